@@ -76,6 +76,9 @@ export class TaskTimeoutError extends PoolError {
 /** A wait (map's overall `timeout`, asCompleted, wait) ran out of time. */
 export class TimeoutError extends PoolError {}
 
+/** The pool cannot run anything (its initializer failed, or workers cannot start). */
+export class BrokenPoolError extends PoolError {}
+
 /** The pool was shut down; it takes no new work. */
 export class PoolClosedError extends PoolError {}
 
@@ -106,8 +109,12 @@ export function abortError(message: string, reason?: unknown): Error {
 export interface RemoteDetails {
   pid: number;
   workerId: number;
-  /** Index of the item within its call (map/imap), or of the submit. */
-  taskIndex?: number;
+  /** Index of the item within its call (map/imap), or of the submit within the pool. */
+  taskIndex: number;
+  /** A short preview of the task's input (the item, or the arguments). */
+  input: string;
   /** The worker's stack, frames mapped back to where the code came from (a cell). */
   remoteStack: string;
+  /** The caller's frames at submit time (the local half of the traceback). */
+  localStack: string;
 }

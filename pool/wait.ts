@@ -1,0 +1,114 @@
+/**
+ * Waiting on many futures, as concurrent.futures does: asCompleted yields each future as it
+ * finishes; wait returns the done and not-done sets when a condition is met. Both take any
+ * promises, and both give up with a TimeoutError after `timeout` ms.
+ */
+import { TimeoutError } from "./errors";
+
+export const FIRST_COMPLETED = "FIRST_COMPLETED";
+export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
+export const ALL_COMPLETED = "ALL_COMPLETED";
+export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
+
+export interface WaitOptions {
+  /** Milliseconds to wait at most. */
+  timeout?: number;
+  /** Stop waiting early (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** Calls `onSettle(index, failed)` once per promise, however it settles. */
+function watch<T>(futures: readonly PromiseLike<T>[], onSettle: (index: number, failed: boolean) => void): void {
+  futures.forEach((f, i) => {
+    Promise.resolve(f).then(
+      () => onSettle(i, false),
+      () => onSettle(i, true),
+    );
+  });
+}
+
+function checkTimeout(timeout: number | undefined): void {
+  if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) throw new RangeError(`timeout must be a number of milliseconds >= 0, not ${timeout}`);
+}
+
+/**
+ * Yield each future as it finishes (fulfilled, rejected or cancelled), first finished first:
+ * `for await (const f of asCompleted(futures)) { try { use(await f) } catch (e) { ... } }`.
+ * Throws TimeoutError if they are not all finished within `timeout` ms.
+ */
+export async function* asCompleted<T, F extends PromiseLike<T>>(futures: Iterable<F>, options: WaitOptions = {}): AsyncGenerator<F, void, undefined> {
+  checkTimeout(options.timeout);
+  const list = [...new Set(futures)];
+  const finished: number[] = [];
+  let wake: (() => void) | undefined;
+  watch(list, (i) => {
+    finished.push(i);
+    wake?.();
+  });
+  const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
+  let yielded = 0;
+  while (yielded < list.length) {
+    if (finished.length === 0) {
+      options.signal?.throwIfAborted();
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`${list.length - yielded} of ${list.length} futures did not finish within ${options.timeout} ms`);
+      await sleepUntilWoken(left, options.signal, (w) => (wake = w));
+      wake = undefined;
+      continue;
+    }
+    yielded++;
+    yield list[finished.shift()!];
+  }
+}
+
+/**
+ * Wait until `returnWhen` holds (default ALL_COMPLETED) or `timeout` ms pass, and return which
+ * futures are done and which are not. Never throws for the futures' own errors.
+ */
+export async function wait<F extends PromiseLike<unknown>>(
+  futures: Iterable<F>,
+  options: WaitOptions & { returnWhen?: ReturnWhen } = {},
+): Promise<{ done: Set<F>; notDone: Set<F> }> {
+  checkTimeout(options.timeout);
+  const returnWhen = options.returnWhen ?? ALL_COMPLETED;
+  if (![FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED].includes(returnWhen)) {
+    throw new TypeError(`returnWhen must be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, not ${String(returnWhen)}`);
+  }
+  const list = [...new Set(futures)];
+  const done = new Set<F>();
+  let failedOne = false;
+  let wake: (() => void) | undefined;
+  watch(list, (i, failed) => {
+    done.add(list[i]);
+    failedOne ||= failed;
+    wake?.();
+  });
+  const satisfied = () =>
+    done.size === list.length ||
+    (returnWhen === FIRST_COMPLETED && done.size > 0) ||
+    (returnWhen === FIRST_EXCEPTION && failedOne);
+  const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
+  while (!satisfied()) {
+    options.signal?.throwIfAborted();
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    await sleepUntilWoken(left, options.signal, (w) => (wake = w));
+    wake = undefined;
+  }
+  const notDone = new Set(list.filter((f) => !done.has(f)));
+  return { done: new Set(done), notDone };
+}
+
+/** Resolve when woken, after `ms`, or when the signal aborts; never keeps the process alive by itself longer than needed. */
+function sleepUntilWoken(ms: number, signal: AbortSignal | undefined, setWake: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const finish = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", finish);
+      resolve();
+    };
+    const timer = Number.isFinite(ms) ? setTimeout(finish, ms) : undefined;
+    signal?.addEventListener("abort", finish, { once: true });
+    setWake(finish);
+  });
+}

@@ -1,0 +1,228 @@
+/**
+ * The entry every worker process runs. It loads functions (captured modules or module
+ * exports), runs tasks one at a time in the order they arrive, and sends results back in
+ * batches. It knows nothing about scheduling: the owner decides what runs where, kills
+ * what must stop, and replaces what died.
+ *
+ * Kept small on purpose: every millisecond here is start-up time of every worker.
+ */
+import { encodeError, type WireError } from "../error-wire";
+import { TO_OWNER, TO_WORKER, type FunctionSpec, type Op } from "../protocol";
+import { startOrphanWatchdog } from "./watchdog";
+import { runChunk, isThenable, now, type ChunkOutcome } from "./chunk";
+
+type Fn = (...args: unknown[]) => unknown;
+type Loaded = Fn | Promise<Fn> | { failed: WireError };
+
+const [, , workerId = "?", poolName = ""] = process.argv;
+process.title = `nbpool-worker ${poolName ? poolName + " " : ""}${workerId}`;
+
+const functions = new Map<string, Loaded>();
+/** Tasks waiting to run, oldest first (a head index avoids O(n) shifts). */
+let queue: Op[] = [];
+let head = 0;
+const cancelled = new Set<number>();
+/** The task running now (0: none). Output written meanwhile is attributed to it. */
+let running = 0;
+/** True while an async task, load or initializer is being awaited: the queue waits. */
+let busy = false;
+
+let outbox: Op[] = [];
+let lastFlush = 0;
+
+function send(op: Op): void {
+  outbox.push(op);
+}
+
+/** Send everything queued in one message; isolate what structured clone refuses. */
+function flush(): void {
+  if (outbox.length === 0 || !process.connected) return;
+  const ops = outbox;
+  outbox = [];
+  lastFlush = now();
+  try {
+    process.send!(ops);
+  } catch {
+    for (const op of ops) sendAlone(op);
+  }
+}
+
+function sendAlone(op: Op): void {
+  try {
+    process.send!([op]);
+  } catch (err) {
+    if (op[0] !== TO_OWNER.ok) return;
+    const [, id, , started, ended] = op;
+    const wire = encodeError(new TypeError(`the task's result cannot be sent back to the owner: ${(err as Error).message}`));
+    wire.name = "SerializationError";
+    wire.ctor = "SerializationError";
+    process.send!([[TO_OWNER.error, id, wire, started, ended, -1, []]]);
+  }
+}
+
+// Output written by task code travels with the results, tagged with the task, so the owner
+// can show it in the cell that submitted the task (and before the task's result).
+function captureOutput(stream: NodeJS.WriteStream, fd: 1 | 2): void {
+  stream.write = function write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+    send([TO_OWNER.output, running, fd, text]);
+    // A long task that prints progress should be seen while it runs, not at its end.
+    if (now() - lastFlush > 50) flush();
+    const cb = typeof encoding === "function" ? encoding : callback;
+    if (typeof cb === "function") process.nextTick(cb as () => void);
+    return true;
+  } as typeof stream.write;
+}
+
+function load(key: string, spec: FunctionSpec): void {
+  try {
+    if ("modulePath" in spec) {
+      const build = require(spec.modulePath) as (data: unknown) => Fn;
+      functions.set(key, build(spec.data));
+    } else {
+      const pending = importExport(spec.moduleUrl, spec.exportName);
+      pending.catch(() => {}); // reported to each task that uses it, not as an unhandled rejection
+      functions.set(key, pending);
+    }
+  } catch (err) {
+    functions.set(key, { failed: encodeError(err) });
+  }
+}
+
+async function importExport(moduleUrl: string, exportName: string): Promise<Fn> {
+  const mod = (await import(moduleUrl)) as Record<string, unknown>;
+  let fn = mod[exportName];
+  // A CommonJS module imported from ESM puts module.exports on `default`.
+  if (fn === undefined && mod.default && typeof mod.default === "object") fn = (mod.default as Record<string, unknown>)[exportName];
+  if (typeof fn !== "function") {
+    throw new TypeError(`${moduleUrl} has no exported function "${exportName}" (found ${fn === undefined ? "nothing" : typeof fn})`);
+  }
+  return fn as Fn;
+}
+
+function onMessage(ops: Op[]): void {
+  for (const op of ops) {
+    switch (op[0]) {
+      case TO_WORKER.load:
+        load(op[1] as string, op[2] as FunctionSpec);
+        break;
+      case TO_WORKER.init:
+      case TO_WORKER.forget:
+      case TO_WORKER.run:
+      case TO_WORKER.chunk:
+        queue.push(op);
+        break;
+      case TO_WORKER.cancel:
+        if (op[1] === running) send([TO_OWNER.running, running]);
+        else cancelled.add(op[1] as number);
+        break;
+    }
+  }
+  pump();
+}
+
+/** Run queued tasks until the queue is empty or a task has to be awaited. */
+function pump(): void {
+  while (!busy && head < queue.length) {
+    const op = queue[head++];
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    if (op[0] === TO_WORKER.forget) {
+      functions.delete(op[1] as string);
+      continue;
+    }
+    if (op[0] === TO_WORKER.init) {
+      runInitializer(op[1] as string, op[2] as unknown[]);
+      continue;
+    }
+    const id = op[1] as number;
+    if (cancelled.delete(id)) {
+      send([TO_OWNER.skipped, id]);
+      continue;
+    }
+    const loaded = functions.get(op[2] as string);
+    const started = now();
+    if (loaded === undefined || typeof loaded === "object" && "failed" in loaded) {
+      const wire = loaded ? loaded.failed : encodeError(new Error(`nbpool internal: function ${String(op[2])} was never loaded`));
+      send([TO_OWNER.error, id, wire, started, now(), -1, []]);
+      continue;
+    }
+    running = id;
+    if (isThenable(loaded)) {
+      await_(loaded.then((fn) => (functions.set(op[2] as string, fn), execute(op, fn))), id, started);
+    } else {
+      const outcome = execute(op, loaded);
+      if (isThenable(outcome)) await_(outcome, id, started);
+      else report(id, outcome, started);
+    }
+  }
+  if (!busy) running = 0;
+  flush();
+}
+
+function execute(op: Op, fn: Fn): ChunkOutcome | Promise<ChunkOutcome> {
+  if (op[0] === TO_WORKER.chunk) return runChunk(fn, op[3] as unknown[]);
+  let value: unknown;
+  try {
+    value = fn(...(op[3] as unknown[]));
+  } catch (err) {
+    return { error: err, index: -1, values: [] };
+  }
+  if (isThenable(value)) {
+    return Promise.resolve(value).then(
+      (v) => ({ values: v }),
+      (err) => ({ error: err, index: -1, values: [] }),
+    );
+  }
+  return { values: value };
+}
+
+function report(id: number, outcome: ChunkOutcome, started: number): void {
+  if ("error" in outcome) send([TO_OWNER.error, id, encodeError(outcome.error), started, now(), outcome.index, outcome.values]);
+  else send([TO_OWNER.ok, id, outcome.values, started, now()]);
+}
+
+function await_(promise: Promise<ChunkOutcome>, id: number, started: number): void {
+  busy = true;
+  promise.then(
+    (outcome) => report(id, outcome, started),
+    (err) => report(id, { error: err, index: -1, values: [] }, started),
+  ).finally(() => {
+    busy = false;
+    running = 0;
+    pump();
+  });
+}
+
+function runInitializer(key: string, args: unknown[]): void {
+  const loaded = functions.get(key);
+  const fail = (err: unknown) => {
+    send([TO_OWNER.initError, loaded && typeof loaded === "object" && "failed" in loaded ? loaded.failed : encodeError(err)]);
+    flush();
+    process.exitCode = 1;
+    process.disconnect?.();
+  };
+  if (!loaded || typeof loaded === "object" && "failed" in loaded) return fail(new Error("the initializer could not be loaded"));
+  busy = true;
+  Promise.resolve(loaded)
+    .then((fn) => fn(...args))
+    .then(
+      () => {
+        busy = false;
+        send([TO_OWNER.ready, process.pid, now()]);
+        pump();
+      },
+      fail,
+    );
+}
+
+captureOutput(process.stdout, 1);
+captureOutput(process.stderr, 2);
+process.on("message", onMessage);
+// The owner closed the channel (shutdown) or died: either way this worker's job is over.
+process.on("disconnect", () => process.exit());
+if (process.argv[4] !== "init") send([TO_OWNER.ready, process.pid, now()]);
+flush();
+startOrphanWatchdog();
