@@ -113,7 +113,7 @@ export function runMap(run: CallRunner, items: unknown[], options: MapOptions): 
             if (done === n) finish();
           },
           reject(error) {
-            progress.update(done, 1);
+            progress.update(done + 1, 1);
             finish(error);
           },
         }),
@@ -177,6 +177,8 @@ export async function* runStream(
       reject(error, partial) {
         live.delete(task);
         completed.set(first, { first, size: chunk.length, values: partial ?? [], error, hasError: true });
+        // The reporter counts failed items among the done ones.
+        done += (partial?.length ?? 0) + 1;
         failed++;
         progress.update(done, failed);
         notify();

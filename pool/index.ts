@@ -25,3 +25,4 @@ export {
 } from "./errors";
 export { livePools } from "./registry";
 export { registerHost, getHost, type Host, type MimeBundle, type CellScript } from "./host";
+export { Timeline, PoolStats, lineChart, barChart, Chart, displayBundle, isDisplayable, type LineChartOptions, type BarChartOptions, type LineSeries } from "./display/index";

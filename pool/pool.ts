@@ -8,6 +8,7 @@ import { captureFunction, mapStack } from "./capture-stub";
 import { autoChunksize, runMap, runStream, type CallOptions, type CallRunner, type MapOptions, type Progress, type StreamOptions } from "./calls";
 import { abortError, PoolClosedError } from "./errors";
 import { Future } from "./future";
+import { createProgress, PoolStats, Timeline } from "./display/index";
 import { getHost } from "./host";
 import { recommendedWorkers } from "./recommend";
 import type { CallRecord, TaskRecord, WorkerRecord } from "./records";
@@ -189,14 +190,26 @@ export class Pool implements PoolCalls, LivePool {
     for (const w of this.scheduler.workers) w.kill("shutdown");
   }
 
-  /** What the pool recorded: tasks (the last 50,000), workers, calls. For stats() and timeline(). */
-  records(): { tasks: TaskRecord[]; workers: WorkerRecord[]; calls: CallRecord[]; live: { pid: number; id: number; running?: number }[] } {
+  /** What the pool recorded: tasks (the last 50,000 settled, and those not settled yet), workers, calls. */
+  records(): { tasks: TaskRecord[]; workers: WorkerRecord[]; calls: CallRecord[] } {
     return {
-      tasks: [...this.history],
-      workers: [...this.scheduler.workerRecords],
-      calls: [...this.calls],
-      live: [...this.scheduler.workers].map((w) => ({ id: w.id, pid: w.pid, running: w.inflight[0]?.id })),
+      tasks: [...this.history, ...this.scheduler.unsettled()].map(taskRecord),
+      workers: this.scheduler.workerRecords.map((w) => ({ ...w })),
+      calls: this.calls.map((c) => ({ ...c })),
     };
+  }
+
+  /** Counts by outcome, queue wait and run time, throughput, and each worker's pid, RSS and CPU time. */
+  stats(): PoolStats {
+    return new PoolStats({ ...this.records(), name: this.name });
+  }
+
+  /**
+   * What the workers did, as a Gantt chart: the last map/imap call by default, or a call
+   * (`{ call: id }`) or a time window (`{ window: { from, to } }`, owner clock in ms).
+   */
+  timeline(options: { call?: number; window?: { from: number; to: number }; width?: number } = {}): Timeline {
+    return new Timeline({ ...this.records(), call: options.call, window: options.window, slots: this.maxWorkers }, { width: options.width });
   }
 
   /** Workers alive now. */
@@ -308,9 +321,8 @@ export class Pool implements PoolCalls, LivePool {
     };
   }
 
-  /** Replaced by the display module when it is loaded (see index.ts). */
-  protected progress(_kind: string, _total: number | undefined): Progress {
-    return NO_PROGRESS;
+  private progress(kind: string, total: number | undefined): Progress {
+    return createProgress({ label: kind, total });
   }
 
   private record(task: Task): void {
@@ -322,5 +334,11 @@ export class Pool implements PoolCalls, LivePool {
 }
 
 const NO_PROGRESS: Progress = { update() {}, finish() {} };
+
+/** A copy of a task's record fields, without its live parts. */
+function taskRecord(t: Task): TaskRecord {
+  const { id, call, items, firstIndex, submitted, started, ended, worker, outcome } = t;
+  return { id, call, items, firstIndex, submitted, started, ended, worker, outcome };
+}
 
 export { autoChunksize };

@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { explainDisplay, type WorkerCountDisplay } from "./display/explain";
 
 export type WorkKind = "cpu" | "io-light" | "io-heavy";
 
@@ -31,13 +32,14 @@ export interface RecommendOptions {
   facts?: Partial<MachineFacts>;
 }
 
-export interface Explanation {
+/** The count and how it was reached; displays as a small table in a notebook. */
+export type Explanation = WorkerCountDisplay & {
   workers: number;
   kind: WorkKind;
   facts: MachineFacts;
   /** Each step of the rule, in words. */
   steps: string[];
-}
+};
 
 const FACTOR: Record<WorkKind, number> = { cpu: 1, "io-light": 1.5, "io-heavy": 2 };
 
@@ -56,11 +58,13 @@ export function explainWorkers(options: RecommendOptions = {}): Explanation {
     cores = Math.max(1, Math.floor(facts.cpuQuota));
     steps.push(`the container's CPU quota allows ${formatNumber(facts.cpuQuota)} CPUs: ${cores}`);
   }
+  let memoryCap: number | null = null;
   let workers = Math.max(1, Math.round(cores * FACTOR[kind]));
   steps.push(kind === "cpu" ? `CPU-bound: one worker per core: ${workers}` : `${kind}: ${FACTOR[kind]} x ${cores} cores = ${workers}`);
   if (options.taskMemoryMb !== undefined) {
     if (!(options.taskMemoryMb > 0)) throw new RangeError(`taskMemoryMb must be a positive number of MB, not ${options.taskMemoryMb}`);
     const fit = Math.max(1, Math.floor((facts.memoryMb * 0.9) / options.taskMemoryMb));
+    memoryCap = fit;
     if (fit < workers) {
       workers = fit;
       steps.push(`memory: 0.9 x ${Math.round(facts.memoryMb)} MB / ${options.taskMemoryMb} MB per task fits ${fit}`);
@@ -68,7 +72,16 @@ export function explainWorkers(options: RecommendOptions = {}): Explanation {
       steps.push(`memory: room for ${fit} workers of ${options.taskMemoryMb} MB, no cap`);
     }
   }
-  return { workers, kind, facts, steps };
+  const table = {
+    workers,
+    kind,
+    cores: facts.logicalCpus,
+    physicalCores: facts.physicalCores,
+    cpuQuota: facts.cpuQuota ?? null,
+    memoryCap,
+    reasons: steps,
+  };
+  return Object.assign(explainDisplay(table), { workers, kind, facts, steps });
 }
 
 /** The worker count the rule gives for this machine and kind of work. */

@@ -133,6 +133,11 @@ export class Scheduler implements WorkerListener {
     if (options.wait && this.workers.size > 0) await new Promise<void>((resolve) => this.exitWaiters.push(resolve));
   }
 
+  /** Tasks not settled yet: waiting here or on a worker. */
+  unsettled(): Task[] {
+    return [...this.retry, ...this.queue.slice(this.queueHead), ...this.sent.values()].filter((t) => t.state !== "settled");
+  }
+
   /** A task is running when it is the first one its worker has not answered. */
   isRunning(task: Task): boolean {
     return task.state === "sent" && this.workerOf(task)?.inflight[0] === task;
@@ -323,6 +328,8 @@ export class Scheduler implements WorkerListener {
     const head = w.inflight[0];
     if (!head) return;
     w.lastContext = head.context;
+    // An estimate for stats and timeline while it runs; the worker's own time replaces it.
+    head.started ??= now();
     const limit = head.cancelled ? CANCEL_GRACE_MS : head.timeout;
     if (limit === undefined) return;
     const timer = setTimeout(() => {

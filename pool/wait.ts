@@ -3,6 +3,7 @@
  * finishes; wait returns the done and not-done sets when a condition is met. Both take any
  * promises, and both give up with a TimeoutError after `timeout` ms.
  */
+import { createProgress } from "./display/progress";
 import { TimeoutError } from "./errors";
 
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -13,6 +14,8 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
 export interface WaitOptions {
   /** Milliseconds to wait at most. */
   timeout?: number;
+  /** asCompleted: show a progress bar (in a notebook, or on a TTY). Default true. */
+  progress?: boolean;
   /** Stop waiting early (rejects with the signal's reason). */
   signal?: AbortSignal;
 }
@@ -40,24 +43,37 @@ export async function* asCompleted<T, F extends PromiseLike<T>>(futures: Iterabl
   checkTimeout(options.timeout);
   const list = [...new Set(futures)];
   const finished: number[] = [];
+  const progress = createProgress({ label: "asCompleted", total: list.length, enabled: options.progress, unit: "futures" });
+  let failures = 0;
   let wake: (() => void) | undefined;
-  watch(list, (i) => {
+  watch(list, (i, failed) => {
     finished.push(i);
+    if (failed) failures++;
     wake?.();
   });
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
   let yielded = 0;
-  while (yielded < list.length) {
-    if (finished.length === 0) {
-      options.signal?.throwIfAborted();
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError(`${list.length - yielded} of ${list.length} futures did not finish within ${options.timeout} ms`);
-      await sleepUntilWoken(left, options.signal, (w) => (wake = w));
-      wake = undefined;
-      continue;
+  let end: "done" | "error" | "interrupted" | "cancelled" = "cancelled";
+  try {
+    while (yielded < list.length) {
+      if (finished.length === 0) {
+        options.signal?.throwIfAborted();
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError(`${list.length - yielded} of ${list.length} futures did not finish within ${options.timeout} ms`);
+        await sleepUntilWoken(left, options.signal, (w) => (wake = w));
+        wake = undefined;
+        continue;
+      }
+      yielded++;
+      progress.update(yielded, failures);
+      yield list[finished.shift()!];
     }
-    yielded++;
-    yield list[finished.shift()!];
+    end = "done";
+  } catch (error) {
+    end = (error as { name?: unknown })?.name === "AbortError" ? "interrupted" : "error";
+    throw error;
+  } finally {
+    progress.finish(end);
   }
 }
 
