@@ -58,8 +58,6 @@ export class Future<T> extends Promise<T> {
       reject = rej;
     });
     future.#control = control;
-    // The error is kept for whoever awaits; never an unhandled rejection by itself.
-    Promise.prototype.then.call(future, undefined, () => {});
     return {
       future,
       resolve(value: T) {
@@ -70,11 +68,15 @@ export class Future<T> extends Promise<T> {
       reject(error: unknown) {
         future.#state = isAbort(error) ? "cancelled" : "rejected";
         future.#control = undefined;
+        // The error is kept for whoever awaits; never an unhandled rejection by itself.
+        Promise.prototype.then.call(future, undefined, ignore);
         reject(error);
       },
     };
   }
 }
+
+function ignore(): void {}
 
 export function isAbort(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { name?: unknown }).name === "AbortError";

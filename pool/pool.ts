@@ -267,17 +267,22 @@ export class Pool implements PoolCalls, LivePool {
       cancel: (reason) => this.scheduler.cancel(task, abortError("the future was cancelled", reason)),
     });
     const signal = options.signal;
-    const onAbort = () => this.scheduler.cancel(task, abortError("the task was aborted", signal!.reason));
-    const settled = () => signal?.removeEventListener("abort", onAbort);
+    if (!signal) {
+      task = this.newTask(ref, "run", args, this.submitCount++, 0, { resolve, reject }, callSite, options.timeout);
+      this.scheduler.enqueue(task);
+      return future;
+    }
+    const onAbort = () => this.scheduler.cancel(task, abortError("the task was aborted", signal.reason));
+    const settled = () => signal.removeEventListener("abort", onAbort);
     task = this.newTask(ref, "run", args, this.submitCount++, 0, {
       resolve: (value) => (settled(), resolve(value)),
       reject: (error) => (settled(), reject(error)),
     }, callSite, options.timeout);
-    if (signal?.aborted) {
+    if (signal.aborted) {
       this.scheduler.cancel(task, abortError("the task was aborted", signal.reason));
       return future;
     }
-    signal?.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort, { once: true });
     this.scheduler.enqueue(task);
     return future;
   }
