@@ -4,7 +4,7 @@
  * back as futures, arrays or streams. The scheduling is in scheduler.ts, the processes in
  * worker-process.ts, the many-item calls in calls.ts; this file is the API and its checks.
  */
-import { captureFunction, mapStack } from "./capture-stub";
+import { captureFunction, mapStack } from "./capture/index";
 import { autoChunksize, runMap, runStream, type CallOptions, type CallRunner, type MapOptions, type Progress, type StreamOptions } from "./calls";
 import { abortError, PoolClosedError } from "./errors";
 import { Future } from "./future";
