@@ -3,8 +3,14 @@
  * gives) and whole scripts (compiled cells). acorn parses, eslint-scope does the scope
  * analysis; nothing here walks scopes by hand.
  */
-import * as acorn from "acorn";
-import { analyze, type Scope, type ScopeManager } from "eslint-scope";
+import type { Scope, ScopeManager } from "eslint-scope";
+
+// The parser and the scope analyser are loaded on the first capture, not when nbpool is
+// imported: the workers are already starting by then, so the load hides behind theirs.
+let parser: { acorn: typeof import("acorn"); analyze: typeof import("eslint-scope").analyze } | undefined;
+function load(): NonNullable<typeof parser> {
+  return (parser ??= { acorn: require("acorn"), analyze: require("eslint-scope").analyze });
+}
 
 /** An ESTree node as acorn makes it (with offsets). */
 export interface Node {
@@ -31,6 +37,7 @@ export function isClassNode(node: Node): boolean {
 
 /** Parses a script (non-strict, like tslab's output) and analyses its scopes. Throws SyntaxError. */
 export function parseProgram(text: string): Program {
+  const { acorn, analyze } = load();
   const ast = acorn.parse(text, { ecmaVersion: "latest", sourceType: "script", allowHashBang: true, ranges: true }) as unknown as Node;
   // eslint-scope's types speak ESTree; acorn's nodes are ESTree, only typed differently.
   const scopes = analyze(ast as never, { ecmaVersion: 2022, sourceType: "script" });
