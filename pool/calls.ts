@@ -113,7 +113,8 @@ export function runMap(run: CallRunner, items: unknown[], options: MapOptions): 
             if (done === n) finish();
           },
           reject(error) {
-            progress.update(done + 1, 1);
+            // An item that threw is a failed item; one stopped by an interrupt or abort is not.
+            if (!isAbort(error)) progress.update(done + 1, 1);
             finish(error);
           },
         }),
@@ -177,9 +178,13 @@ export async function* runStream(
       reject(error, partial) {
         live.delete(task);
         completed.set(first, { first, size: chunk.length, values: partial ?? [], error, hasError: true });
-        // The reporter counts failed items among the done ones.
-        done += (partial?.length ?? 0) + 1;
-        failed++;
+        // The reporter counts failed items among the done ones; an item stopped by an
+        // interrupt or abort did not fail.
+        done += partial?.length ?? 0;
+        if (!isAbort(error)) {
+          done++;
+          failed++;
+        }
         progress.update(done, failed);
         notify();
       },

@@ -39,8 +39,23 @@ function checkTimeout(timeout: number | undefined): void {
  * `for await (const f of asCompleted(futures)) { try { use(await f) } catch (e) { ... } }`.
  * Throws TimeoutError if they are not all finished within `timeout` ms.
  */
-export async function* asCompleted<T, F extends PromiseLike<T>>(futures: Iterable<F>, options: WaitOptions = {}): AsyncGenerator<F, void, undefined> {
+export function asCompleted<T, F extends PromiseLike<T>>(futures: Iterable<F>, options: WaitOptions = {}): AsyncGenerator<F, void, undefined> {
   checkTimeout(options.timeout);
+  // An async generator awaits what it yields: `yield future` would hand out the future's value,
+  // and throw out of the caller's loop at the first failed future. So the futures travel boxed
+  // through the generator and are unboxed here, by an iterator that awaits nothing it returns.
+  const boxes = completions<T, F>(futures, options);
+  const unbox = (r: IteratorResult<{ future: F }, void>): IteratorResult<F, void> => (r.done ? r : { done: false, value: r.value.future });
+  const iterator: AsyncGenerator<F, void, undefined> = {
+    next: () => boxes.next().then(unbox),
+    return: (value) => boxes.return(value as void).then(unbox),
+    throw: (error) => boxes.throw(error).then(unbox),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+async function* completions<T, F extends PromiseLike<T>>(futures: Iterable<F>, options: WaitOptions): AsyncGenerator<{ future: F }, void, undefined> {
   const list = [...new Set(futures)];
   const finished: number[] = [];
   const progress = createProgress({ label: "asCompleted", total: list.length, enabled: options.progress, unit: "futures" });
@@ -66,7 +81,7 @@ export async function* asCompleted<T, F extends PromiseLike<T>>(futures: Iterabl
       }
       yielded++;
       progress.update(yielded, failures);
-      yield list[finished.shift()!];
+      yield { future: list[finished.shift()!] };
     }
     end = "done";
   } catch (error) {

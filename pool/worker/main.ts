@@ -223,6 +223,12 @@ captureOutput(process.stderr, 2);
 process.on("message", onMessage);
 // The owner closed the channel (shutdown) or died: either way this worker's job is over.
 process.on("disconnect", () => process.exit());
+// A send after the owner closed the channel (a shutdown while this worker was starting) fails
+// with EPIPE as an 'error' event; unhandled, it would print a crash into the user's cell.
+process.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE" && err.code !== "ERR_IPC_CHANNEL_CLOSED") throw err;
+  process.exit();
+});
 if (process.argv[4] !== "init") send([TO_OWNER.ready, process.pid, now()]);
 flush();
 startOrphanWatchdog();
