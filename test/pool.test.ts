@@ -175,8 +175,31 @@ describe("futures", () => {
     };
     const futures = [400, 10, 200].map((ms) => pool.submit(sleep, ms));
     const order: number[] = [];
-    for await (const f of asCompleted(futures)) order.push(await f);
+    for await (const f of asCompleted(futures)) {
+      // The future itself, as in Python, not its value.
+      expect(futures).toContain(f);
+      order.push(await f);
+    }
     expect(order).toEqual([10, 200, 400]);
+  });
+
+  it("asCompleted hands over a failed future without throwing out of the loop", async () => {
+    const bad = pool.submit(() => {
+      throw new Error("bad one");
+    });
+    const good = pool.submit(async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      return "good";
+    });
+    const seen: string[] = [];
+    for await (const f of asCompleted([bad, good])) {
+      try {
+        seen.push(await f);
+      } catch (e) {
+        seen.push((e as Error).message);
+      }
+    }
+    expect(seen).toEqual(["bad one", "good"]);
   });
 
   it("asCompleted throws TimeoutError when futures are late", async () => {
