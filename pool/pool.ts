@@ -8,6 +8,7 @@ import { captureFunction, mapStack } from "./capture/index";
 import { autoChunksize, runMap, runStream, type CallOptions, type CallRunner, type MapOptions, type Progress, type StreamOptions } from "./calls";
 import { abortError, PoolClosedError } from "./errors";
 import { Future } from "./future";
+import { shmDirectory } from "./big-buffers";
 import { createProgress, PoolStats, Timeline } from "./display/index";
 import { getHost } from "./host";
 import { recommendedWorkers } from "./recommend";
@@ -96,11 +97,13 @@ export class Pool implements PoolCalls, LivePool {
     this.options = options;
     this.name = options.name ?? `pool-${++poolCount}`;
     this.maxWorkers = options.maxWorkers ?? recommendedWorkers();
+    const shmDir = shmDirectory();
     const init = options.initializer ? { ...this.resolve(options.initializer, "initializer"), args: options.initArgs ?? [] } : undefined;
     this.scheduler = new Scheduler({
       maxWorkers: this.maxWorkers,
       poolName: this.name,
-      env: workerEnv(process.env, options.env),
+      env: workerEnv(process.env, { ...options.env, ...(shmDir ? { NBPOOL_SHM_DIR: shmDir } : {}) }),
+      shmDir,
       cwd: options.cwd,
       memoryLimitMb: options.memoryLimitMb,
       maxTasksPerWorker: options.maxTasksPerWorker,

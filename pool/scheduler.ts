@@ -11,6 +11,7 @@
  *   worker's death. A task whose worker died before starting it is sent again.
  * - Every live worker is in `workers`; a dead one is replaced while the pool is open.
  */
+import { discardStashed, restoreBig, stashBig } from "./big-buffers";
 import { decodeError, type WireError } from "./error-wire";
 import { abortError, BrokenPoolError, TaskTimeoutError, WorkerCrashedError } from "./errors";
 import { getHost } from "./host";
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   initializer?: { key: string; spec: Task["spec"]; args: unknown[] };
   /** Rewrites remote stack frames in generated modules to their origin (capture). */
   mapStack: (stack: string) => string;
+  /** Where big buffers travel (big-buffers.ts); null: by IPC only. */
+  shmDir: string | null;
   /** Called with every settled task (for the pool's records). */
   onSettled: (task: Task) => void;
 }
@@ -205,7 +208,9 @@ export class Scheduler implements WorkerListener {
     task.worker = w.id;
     w.inflight.push(task);
     this.sent.set(task.id, task);
-    w.send(task.kind === "run" ? [TO_WORKER.run, task.id, task.key, task.payload] : [TO_WORKER.chunk, task.id, task.key, task.payload]);
+    const { values, stashed } = stashBig(task.payload!, this.options.shmDir);
+    if (stashed) task.shipped = values;
+    w.send([task.kind === "run" ? TO_WORKER.run : TO_WORKER.chunk, task.id, task.key, values, stashed]);
     w.setReferenced(true);
     if (w.inflight.length === 1) this.headChanged(w);
     if (this.options.maxTasksPerWorker && ++w.assigned >= this.options.maxTasksPerWorker) {
@@ -246,7 +251,7 @@ export class Scheduler implements WorkerListener {
     for (const op of ops) {
       switch (op[0]) {
         case TO_OWNER.ok:
-          this.answered(w, op[1] as number, op[3] as number, op[4] as number, "ok", op[2]);
+          this.answered(w, op[1] as number, op[3] as number, op[4] as number, "ok", op[5] ? this.restoreResult(op) : op[2]);
           break;
         case TO_OWNER.error:
           this.answered(w, op[1] as number, op[3] as number, op[4] as number, "error", op[2], op[5] as number, op[6] as unknown[]);
@@ -299,6 +304,12 @@ export class Scheduler implements WorkerListener {
     const err = decodeError(payload as WireError, this.options.mapStack);
     withRemoteDetails(err, task, w, index);
     this.settle(task, "error", err, partial);
+  }
+
+  /** A result with big buffers that came through /dev/shm. */
+  private restoreResult(op: Op): unknown {
+    const task = this.sent.get(op[1] as number);
+    return task?.kind === "chunk" ? restoreBig(op[2] as unknown[]) : restoreBig([op[2]])[0];
   }
 
   /** Keep ~PIPELINE_TARGET_MS of work queued on each worker: deep for tiny tasks, 1 for long ones. */
@@ -373,6 +384,8 @@ export class Scheduler implements WorkerListener {
     for (const t of rest) {
       this.sent.delete(t.id);
       t.worker = undefined;
+      if (t.shipped) discardStashed(t.shipped);
+      t.shipped = undefined;
       if (t.cancelled) this.finishCancelled(t);
       else {
         t.state = "queued";
@@ -433,6 +446,9 @@ export class Scheduler implements WorkerListener {
   private release(task: Task): void {
     if (task.state === "settled") return;
     task.state = "settled";
+    // Files of big buffers a worker never read (it died, or the task was skipped).
+    if (task.shipped) discardStashed(task.shipped);
+    task.shipped = undefined;
     task.payload = undefined;
     task.spec = undefined;
     task.context = undefined;

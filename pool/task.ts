@@ -28,6 +28,8 @@ export interface Task extends TaskRecord {
   state: "queued" | "sent" | "settled";
   /** The caller's stack at submit time, for the local half of a remote error's traceback. */
   callSite?: { stack?: string };
-  /** A callback the call uses to cancel its tasks on abort. */
+  /** Set when cancelled (the task may still be on a worker until it answers). */
   cancelled?: boolean;
+  /** The payload as sent, when big buffers in it went through /dev/shm (big-buffers.ts). */
+  shipped?: unknown[];
 }

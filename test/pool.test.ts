@@ -87,6 +87,48 @@ describe("submit and map", () => {
   });
 });
 
+describe("big binary values", () => {
+  it("typed arrays, Buffers, ArrayBuffers and DataViews of megabytes round-trip exactly, nested or not", async () => {
+    const MB = 1 << 20;
+    const f64 = Float64Array.from({ length: MB / 4 }, (_, i) => i * 0.5); // 2 MiB
+    const bytes = Buffer.alloc(MB + 3, 7);
+    const raw = new ArrayBuffer(2 * MB);
+    new Uint8Array(raw)[5] = 9;
+    const view = new DataView(new ArrayBuffer(MB));
+    view.setFloat32(8, 1.5);
+    const offsetView = new Int16Array(new ArrayBuffer(4 * MB), 2 * MB, MB / 2); // a view into a bigger buffer
+    offsetView[3] = -4;
+    const input = { f64, nested: { list: [bytes, raw] }, view, offsetView, small: new Uint8Array(3) };
+    const back = await pool.submit((v: typeof input) => {
+      v.f64[0] = 42; // the worker has its own copy
+      return v;
+    }, input);
+    expect(f64[0]).toBe(0);
+    expect(back.f64).toBeInstanceOf(Float64Array);
+    expect(back.f64[0]).toBe(42);
+    expect(back.f64[12345]).toBe(12345 * 0.5);
+    expect(back.f64.length).toBe(f64.length);
+    expect(Buffer.isBuffer(back.nested.list[0])).toBe(true);
+    expect((back.nested.list[0] as Buffer).equals(bytes)).toBe(true);
+    expect(back.nested.list[1]).toBeInstanceOf(ArrayBuffer);
+    expect(new Uint8Array(back.nested.list[1] as ArrayBuffer)[5]).toBe(9);
+    expect(back.view.getFloat32(8)).toBe(1.5);
+    expect(back.offsetView).toBeInstanceOf(Int16Array);
+    expect(back.offsetView.length).toBe(MB / 2);
+    expect(back.offsetView[3]).toBe(-4);
+    expect(back.small).toBeInstanceOf(Uint8Array);
+    // Nothing is left behind in shared memory.
+    const fs = await import("node:fs");
+    const dir = `/dev/shm/nbpool-${process.getuid!()}-${process.pid}`;
+    if (fs.existsSync(dir)) expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it("map results that are big arrays come back in order", async () => {
+    const out = await pool.map((n: number) => new Float64Array(300_000).fill(n), [1, 2, 3, 4], { chunksize: 2 });
+    expect(out.map((a) => [a.length, a[0], a[299_999]])).toEqual([1, 2, 3, 4].map((n) => [300_000, n, n]));
+  });
+});
+
 describe("imap and imapUnordered", () => {
   it("imap streams results in input order from an async iterable", async () => {
     async function* source() {

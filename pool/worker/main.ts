@@ -10,6 +10,10 @@ import { encodeError, type WireError } from "../error-wire";
 import { TO_OWNER, TO_WORKER, type FunctionSpec, type Op } from "../protocol";
 import { startOrphanWatchdog } from "./watchdog";
 import { runChunk, isThenable, now, type ChunkOutcome } from "./chunk";
+import { restoreBig, stashBig } from "../big-buffers";
+
+/** Where big results travel (set by the owner; see big-buffers.ts). */
+const SHM_DIR = process.env.NBPOOL_SHM_DIR || null;
 
 type Fn = (...args: unknown[]) => unknown;
 type Loaded = Fn | Promise<Fn> | { failed: WireError };
@@ -151,11 +155,11 @@ function pump(): void {
     }
     running = id;
     if (isThenable(loaded)) {
-      await_(loaded.then((fn) => (functions.set(op[2] as string, fn), execute(op, fn))), id, started);
+      await_(loaded.then((fn) => (functions.set(op[2] as string, fn), execute(op, fn))), op, started);
     } else {
       const outcome = execute(op, loaded);
-      if (isThenable(outcome)) await_(outcome, id, started);
-      else report(id, outcome, started);
+      if (isThenable(outcome)) await_(outcome, op, started);
+      else report(op, outcome, started);
     }
   }
   if (!busy) running = 0;
@@ -163,10 +167,11 @@ function pump(): void {
 }
 
 function execute(op: Op, fn: Fn): ChunkOutcome | Promise<ChunkOutcome> {
-  if (op[0] === TO_WORKER.chunk) return runChunk(fn, op[3] as unknown[]);
+  const payload = op[4] ? restoreBig(op[3] as unknown[]) : (op[3] as unknown[]);
+  if (op[0] === TO_WORKER.chunk) return runChunk(fn, payload);
   let value: unknown;
   try {
-    value = fn(...(op[3] as unknown[]));
+    value = fn(...payload);
   } catch (err) {
     return { error: err, index: -1, values: [] };
   }
@@ -179,16 +184,23 @@ function execute(op: Op, fn: Fn): ChunkOutcome | Promise<ChunkOutcome> {
   return { values: value };
 }
 
-function report(id: number, outcome: ChunkOutcome, started: number): void {
-  if ("error" in outcome) send([TO_OWNER.error, id, encodeError(outcome.error), started, now(), outcome.index, outcome.values]);
-  else send([TO_OWNER.ok, id, outcome.values, started, now()]);
+function report(op: Op, outcome: ChunkOutcome, started: number): void {
+  const id = op[1] as number;
+  if ("error" in outcome) {
+    send([TO_OWNER.error, id, encodeError(outcome.error), started, now(), outcome.index, outcome.values]);
+    return;
+  }
+  // A run's value is one value; a chunk's is the array of its items' values.
+  const single = op[0] !== TO_WORKER.chunk;
+  const { values, stashed } = stashBig(single ? [outcome.values] : (outcome.values as unknown[]), SHM_DIR);
+  send([TO_OWNER.ok, id, single ? values[0] : values, started, now(), stashed]);
 }
 
-function await_(promise: Promise<ChunkOutcome>, id: number, started: number): void {
+function await_(promise: Promise<ChunkOutcome>, op: Op, started: number): void {
   busy = true;
   promise.then(
-    (outcome) => report(id, outcome, started),
-    (err) => report(id, { error: err, index: -1, values: [] }, started),
+    (outcome) => report(op, outcome, started),
+    (err) => report(op, { error: err, index: -1, values: [] }, started),
   ).finally(() => {
     busy = false;
     running = 0;
@@ -220,6 +232,12 @@ function runInitializer(key: string, args: unknown[]): void {
 
 captureOutput(process.stdout, 1);
 captureOutput(process.stderr, 2);
+// Opening process.stdout/stderr made fds 1 and 2 non-blocking; raw writes to them (fs.writeSync,
+// native code, children that inherit them) would then fail with EAGAIN whenever the pipe to the
+// owner is full. Blocking, they wait for the owner to read, as in any program writing to a pipe.
+for (const stream of [process.stdout, process.stderr]) {
+  (stream as unknown as { _handle?: { setBlocking?(on: boolean): unknown } })._handle?.setBlocking?.(true);
+}
 process.on("message", onMessage);
 // The owner closed the channel (shutdown) or died: either way this worker's job is over.
 process.on("disconnect", () => process.exit());
