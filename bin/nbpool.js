@@ -6,7 +6,7 @@ const path = require("path");
 const commands = {
   kernel: ["kernel/main.js", "run the Jupyter kernel (used by Jupyter: nbpool kernel -f CONNECTION_FILE)"],
   install: ["kernel/install.js", "install the 'nbpool' kernelspec (--user | --sys-prefix | --prefix DIR)"],
-  run: ["runner/main.js", "execute a notebook headlessly: nbpool run NB.ipynb [--out FILE | --inplace] [--timeout S]"],
+  run: ["kernel/runner/main.js", "execute a notebook headlessly: nbpool run NB.ipynb [--out FILE | --inplace] [--timeout S]"],
   demo: ["pool/demo.js", "map a CPU-bound function over a pool and print the speedup"],
 };
 

@@ -82,6 +82,11 @@ export class WorkerProcess {
   private outbox: Op[] = [];
   private flushQueued = false;
   private stderrTail: string[] = [];
+  /**
+   * V8's "FATAL ERROR: ... heap out of memory" line. The native stack trace printed after it
+   * can be longer than the tail, and this line is what says the worker ran out of memory.
+   */
+  private fatalLine?: string;
   private referenced = true;
   private readonly listener: WorkerListener;
 
@@ -146,10 +151,13 @@ export class WorkerProcess {
     if (this.stderrTail.length && lines.length) this.stderrTail[this.stderrTail.length - 1] += lines.shift();
     this.stderrTail.push(...lines);
     if (this.stderrTail.length > STDERR_TAIL_LINES + 1) this.stderrTail.splice(0, this.stderrTail.length - STDERR_TAIL_LINES - 1);
+    // Complete lines only (the last one may still be arriving).
+    this.fatalLine ??= this.stderrTail.slice(0, -1).find((line) => line.startsWith("FATAL ERROR:"));
   }
 
   stderr(): string {
-    return this.stderrTail.join("\n").trim();
+    const tail = this.stderrTail.join("\n").trim();
+    return this.fatalLine !== undefined && !this.stderrTail.includes(this.fatalLine) ? `${this.fatalLine}\n…\n${tail}` : tail;
   }
 
   /** An idle worker must not keep its owner alive; a busy one must. */
