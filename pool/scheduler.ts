@@ -326,6 +326,13 @@ export class Scheduler implements WorkerListener {
   }
 
   onRawOutput(w: WorkerProcess, stream: "stdout" | "stderr", text: string): void {
+    // V8's out-of-memory report (GC log, native stack) is noise in a cell: the task's
+    // WorkerCrashedError says what happened. Keep its one "FATAL ERROR" line.
+    if (stream === "stderr" && (w.dying || /^<--- Last few GCs --->|^FATAL ERROR:/m.test(text))) {
+      w.dying = true;
+      text = text.split("\n").filter((line) => line.startsWith("FATAL ERROR:")).map((line) => `${line}\n`).join("");
+      if (!text) return;
+    }
     const context = w.inflight[0]?.context ?? w.lastContext;
     const host = getHost();
     if (host) host.write(context, stream, text);

@@ -76,6 +76,8 @@ export class WorkerProcess {
   assigned = 0;
   /** Set when a task runs on it and when it became idle (for idleTimeout). */
   idleSince: number;
+  /** It printed V8's fatal-error report: what follows is not for the user's eyes. */
+  dying = false;
   /** The context of the last task it ran, for raw output that names no task. */
   lastContext: unknown;
 
