@@ -13,12 +13,14 @@
  */
 import { discardStashed, restoreBig, stashBig } from "./big-buffers";
 import { decodeError, type WireError } from "./error-wire";
-import { abortError, BrokenPoolError, TaskTimeoutError, WorkerCrashedError } from "./errors";
+import { abortError, BrokenPoolError } from "./errors";
 import { getHost } from "./host";
 import { TO_OWNER, TO_WORKER, type Op } from "./protocol";
 import type { WorkerRecord } from "./records";
 import { withRemoteDetails, findUnsendable } from "./remote";
 import type { Task } from "./task";
+import { TaskQueue } from "./task-queue";
+import { describeExit, runningTaskError } from "./worker-exit";
 import { WorkerProcess, type WorkerListener } from "./worker-process";
 import { now } from "./worker/chunk";
 
@@ -56,10 +58,7 @@ export class Scheduler implements WorkerListener {
   broken?: Error;
   closing = false;
 
-  private queue: Task[] = [];
-  private queueHead = 0;
-  /** Tasks whose worker died before starting them: they go first. */
-  private retry: Task[] = [];
+  private readonly queue = new TaskQueue();
   private readonly sent = new Map<number, Task>();
   private nextWorkerId = 1;
   private dispatchQueued = false;
@@ -72,7 +71,7 @@ export class Scheduler implements WorkerListener {
   constructor(private readonly options: SchedulerOptions) {}
 
   get queuedCount(): number {
-    return this.queue.length - this.queueHead + this.retry.length;
+    return this.queue.size;
   }
 
   get runningCount(): number {
@@ -90,7 +89,6 @@ export class Scheduler implements WorkerListener {
   }
 
   enqueue(task: Task): void {
-    task.state = "queued";
     this.queue.push(task);
     this.scheduleDispatch();
   }
@@ -114,7 +112,7 @@ export class Scheduler implements WorkerListener {
   interrupt(context: unknown, error: () => unknown): number {
     let count = 0;
     const matches = (t: Task) => context === undefined || t.context === context;
-    for (const t of [...this.retry, ...this.queue.slice(this.queueHead), ...this.sent.values()]) {
+    for (const t of [...this.queue.all(), ...this.sent.values()]) {
       if (matches(t) && this.cancel(t, error())) count++;
     }
     return count;
@@ -126,7 +124,7 @@ export class Scheduler implements WorkerListener {
     if (options.cancelPending || options.kill) {
       // Pending = not started: queued here, or waiting behind the running task on a worker.
       const waiting = [...this.sent.values()].filter((t) => !this.isRunning(t));
-      for (const t of [...this.retry, ...this.queue.slice(this.queueHead), ...waiting]) this.cancel(t, error());
+      for (const t of [...this.queue.all(), ...waiting]) this.cancel(t, error());
     }
     if (options.kill) {
       for (const t of [...this.sent.values()]) this.cancel(t, error());
@@ -138,7 +136,7 @@ export class Scheduler implements WorkerListener {
 
   /** Tasks not settled yet: waiting here or on a worker. */
   unsettled(): Task[] {
-    return [...this.retry, ...this.queue.slice(this.queueHead), ...this.sent.values()].filter((t) => t.state !== "settled");
+    return [...this.queue.all(), ...this.sent.values()].filter((t) => t.state !== "settled");
   }
 
   /** A task is running when it is the first one its worker has not answered. */
@@ -154,27 +152,11 @@ export class Scheduler implements WorkerListener {
     queueMicrotask(() => this.dispatch());
   }
 
-  private nextTask(): Task | undefined {
-    while (this.retry.length) {
-      const t = this.retry.shift()!;
-      if (!t.cancelled) return t;
-    }
-    while (this.queueHead < this.queue.length) {
-      const t = this.queue[this.queueHead++];
-      if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.queueHead);
-        this.queueHead = 0;
-      }
-      if (!t.cancelled) return t;
-    }
-    return undefined;
-  }
-
   private dispatch(): void {
     this.dispatchQueued = false;
     if (this.queuedCount === 0) return;
     if (this.broken) {
-      for (let t = this.nextTask(); t; t = this.nextTask()) this.settle(t, "error", this.broken);
+      for (let t = this.queue.next(); t; t = this.queue.next()) this.settle(t, "error", this.broken);
       return;
     }
     if (!this.closing) this.fillWorkers();
@@ -185,7 +167,7 @@ export class Scheduler implements WorkerListener {
       assigned = false;
       for (const w of ready) {
         if (w.retiring || w.inflight.length >= this.depth) continue;
-        const task = this.nextTask();
+        const task = this.queue.next();
         if (!task) break;
         this.assign(w, task);
         assigned = true;
@@ -395,21 +377,16 @@ export class Scheduler implements WorkerListener {
       t.shipped = undefined;
       if (t.cancelled) this.finishCancelled(t);
       else {
-        t.state = "queued";
-        this.retry.push(t);
+        this.queue.retry(t);
       }
     }
     if (head) {
       this.sent.delete(head.id);
       head.ended = now();
       if (head.cancelled) this.finishCancelled(head);
-      else if (reason === "timeout") this.settle(head, "timeout", new TaskTimeoutError(head.timeout ?? 0, ` (worker ${w.id}, pid ${w.pid})`));
-      else if (reason === "shutdown") this.settle(head, "cancelled", abortError("the pool was shut down while the task ran"));
       else {
-        const info = { exitCode, signal, stderr: w.stderr(), pid: w.pid, workerId: w.id, taskIndex: head.firstIndex };
-        const err = new WorkerCrashedError({ ...info, reason: describeExit(exitCode, signal, info.stderr, this.options.memoryLimitMb) });
-        if (head.callSite?.stack) err.stack = `${err.stack}\n${head.callSite.stack.split("\n").slice(1).join("\n")}`;
-        this.settle(head, "crashed", err);
+        const { outcome, error } = runningTaskError(w, head, exitCode, signal, this.options.memoryLimitMb);
+        this.settle(head, outcome, error);
       }
     }
     if (this.broken) this.failEverything(this.broken);
@@ -427,7 +404,7 @@ export class Scheduler implements WorkerListener {
   }
 
   private failEverything(error: Error): void {
-    for (let t = this.nextTask(); t; t = this.nextTask()) this.settle(t, "error", error);
+    for (let t = this.queue.next(); t; t = this.queue.next()) this.settle(t, "error", error);
     for (const t of [...this.sent.values()]) this.cancel(t, error);
     for (const w of this.workers) w.kill("initializer");
   }
@@ -477,13 +454,4 @@ export class Scheduler implements WorkerListener {
     this.settle(task, "error", findUnsendable(task, error));
     if (w.inflight.length === 0) this.becameIdle(w);
   }
-}
-
-export function describeExit(code: number | null, signal: string | null, stderr: string, memoryLimitMb?: number): string {
-  if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
-    return `ran out of memory (heap limit ${memoryLimitMb !== undefined ? `${memoryLimitMb} MB` : "Node's default"})`;
-  }
-  if (signal) return `was killed by ${signal}`;
-  if (code === 0) return "exited with code 0 (did the task call process.exit()?)";
-  return `exited with code ${code}`;
 }
