@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { unwatchWorker, watchWorker } from "./orphan-watch";
 import type { Op } from "./protocol";
 import type { WorkerRecord } from "./records";
 import type { Task } from "./task";
@@ -107,6 +108,7 @@ export class WorkerProcess {
       windowsHide: true,
     });
     this.pid = this.child.pid ?? -1;
+    watchWorker(this.pid);
     this.idleSince = now();
     this.record = { id: this.id, pid: this.pid, spawned: now(), tasksDone: 0 };
     this.child.on("message", (ops: Op[]) => listener.onOps(this, ops));
@@ -199,6 +201,7 @@ export class WorkerProcess {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
+    unwatchWorker(this.pid);
     this.record.exited = now();
     this.record.exitCode = code;
     this.record.signal = signal;

@@ -8,7 +8,6 @@
  */
 import { encodeError, type WireError } from "../error-wire";
 import { TO_OWNER, TO_WORKER, type FunctionSpec, type Op } from "../protocol";
-import { startOrphanWatchdog } from "./watchdog";
 import { runChunk, isThenable, now, type ChunkOutcome } from "./chunk";
 import { restoreBig, stashBig } from "../big-buffers";
 
@@ -240,6 +239,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 process.on("message", onMessage);
 // The owner closed the channel (shutdown) or died: either way this worker's job is over.
+// (A worker busy in a synchronous loop cannot see this; the owner's orphan watch kills it.)
 process.on("disconnect", () => process.exit());
 // A send after the owner closed the channel (a shutdown while this worker was starting) fails
 // with EPIPE as an 'error' event; unhandled, it would print a crash into the user's cell.
@@ -249,4 +249,3 @@ process.on("error", (err: NodeJS.ErrnoException) => {
 });
 if (process.argv[4] !== "init") send([TO_OWNER.ready, process.pid, now()]);
 flush();
-startOrphanWatchdog();
