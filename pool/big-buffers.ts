@@ -12,7 +12,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { randomBytes } from "node:crypto";
 
 export const BIG_BYTES = 1 << 20;
 const MARK = "__nbpoolShm";
@@ -77,7 +76,8 @@ function kindOf(value: Binary): string {
 
 function stash(dir: string, value: Binary): Marker {
   const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  const file = path.join(dir, randomBytes(12).toString("hex"));
+  // node:crypto loads on the first big value, not at every worker's start.
+  const file = path.join(dir, (require("node:crypto") as typeof import("node:crypto")).randomBytes(12).toString("hex"));
   fs.writeFileSync(file, bytes, { mode: 0o600 });
   const length = value instanceof ArrayBuffer || value instanceof DataView ? value.byteLength : (value as unknown as { length: number }).length;
   return { [MARK]: [file, kindOf(value), length] };
@@ -111,7 +111,15 @@ export function stashBig(values: unknown[], dir: string | null): { values: unkno
     }
     return copy ?? value;
   };
-  const out = values.map((v) => walk(v, 0));
+  // A getter or a Proxy trap that throws: leave that value as it is, and let structured clone
+  // refuse it with an error that names it (an exception here would escape the dispatch loop).
+  const out = values.map((v) => {
+    try {
+      return walk(v, 0);
+    } catch {
+      return v;
+    }
+  });
   return stashed ? { values: out, stashed } : { values, stashed };
 }
 
@@ -129,7 +137,11 @@ function restore(marker: Marker): Binary {
 }
 
 function isMarker(value: unknown): value is Marker {
-  return value !== null && typeof value === "object" && MARK in (value as object);
+  if (value === null || typeof value !== "object" || !(MARK in (value as object))) return false;
+  // Only files of this pool's directory: a look-alike in user data must not make either side
+  // read (and delete) a file of its choosing.
+  const [file] = ((value as Marker)[MARK] ?? []) as unknown[];
+  return typeof file === "string" && typeof directory === "string" && path.dirname(file) === directory && /^[0-9a-f]{24}$/.test(path.basename(file));
 }
 
 /** Undo stashBig on the receiving side (in place: the received values are ours). */

@@ -6,7 +6,6 @@
  * RemoteError that keeps the remote class name. Used by both sides; keep it dependency-free
  * (the worker loads it at start-up).
  */
-import { serialize } from "node:v8";
 import { inspect } from "node:util";
 import { RemoteError } from "./errors";
 
@@ -31,6 +30,9 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor | undefined> = {
 const SKIPPED_PROPS = new Set(["name", "message", "stack", "cause", "errors"]);
 const MAX_DEPTH = 8;
 
+// node:v8 loads on the first error, not at every worker's start.
+const serialize = (value: unknown): Buffer => (require("node:v8") as typeof import("node:v8")).serialize(value);
+
 function cloneable(value: unknown): boolean {
   if (value === null || typeof value !== "object" && typeof value !== "function") return typeof value !== "symbol";
   try {
@@ -43,8 +45,8 @@ function cloneable(value: unknown): boolean {
 
 /** Worker side: turn anything thrown into a record that survives structured clone. */
 export function encodeError(err: unknown, depth = 0): WireError {
-  if (!(err instanceof Error) || depth > MAX_DEPTH) {
-    const text = inspect(err, { depth: 2, breakLength: Infinity });
+  if (!isError(err) || depth > MAX_DEPTH) {
+    const text = safeString(() => inspect(err, { depth: 2, breakLength: Infinity }), "<a value that cannot be inspected>");
     return {
       ctor: "Error",
       name: "Error",
@@ -67,7 +69,13 @@ export function encodeError(err: unknown, depth = 0): WireError {
   };
   const props: Record<string, unknown> = {};
   let hasProps = false;
-  for (const key of Object.keys(err)) {
+  let keys: string[] = [];
+  try {
+    keys = Object.keys(err);
+  } catch {
+    // A Proxy whose ownKeys trap throws: its fields are lost, its message is not.
+  }
+  for (const key of keys) {
     if (SKIPPED_PROPS.has(key)) continue;
     let value: unknown;
     try {
@@ -75,17 +83,34 @@ export function encodeError(err: unknown, depth = 0): WireError {
     } catch (e) {
       value = `<getter threw: ${String(e)}>`;
     }
-    props[key] = cloneable(value) ? value : inspect(value, { depth: 2 });
+    props[key] = cloneable(value) ? value : safeString(() => inspect(value, { depth: 2 }), "<a value that cannot be inspected>");
     hasProps = true;
   }
   if (hasProps) wire.props = props;
-  if ("cause" in err && err.cause !== undefined) {
-    wire.cause = err.cause instanceof Error ? encodeError(err.cause, depth + 1) : { value: cloneable(err.cause) ? err.cause : inspect(err.cause) };
+  let cause: unknown;
+  try {
+    cause = err.cause;
+  } catch (e) {
+    cause = `<the cause getter threw: ${safeString(() => e, "?")}>`;
   }
-  if (err instanceof AggregateError && Array.isArray(err.errors)) {
-    wire.errors = err.errors.map((e) => encodeError(e, depth + 1));
+  if (cause !== undefined) {
+    wire.cause = isError(cause) ? encodeError(cause, depth + 1) : { value: cloneable(cause) ? cause : safeString(() => inspect(cause), "<a value that cannot be inspected>") };
+  }
+  try {
+    if (err instanceof AggregateError && Array.isArray(err.errors)) wire.errors = err.errors.map((e) => encodeError(e, depth + 1));
+  } catch {
+    // A hostile AggregateError look-alike: its errors are lost, its message is not.
   }
   return wire;
+}
+
+/** `instanceof` runs a Proxy's getPrototypeOf trap, which may throw (a revoked proxy always does). */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
 }
 
 function safeString(get: () => unknown, fallback: string): string {

@@ -10,7 +10,8 @@ export function describeExit(code: number | null, signal: string | null, stderr:
     return `ran out of memory (heap limit ${memoryLimitMb !== undefined ? `${memoryLimitMb} MB` : "Node's default"})`;
   }
   if (signal) return `was killed by ${signal}`;
-  if (code === 0) return "exited with code 0 (did the task call process.exit()?)";
+  // The worker exits by itself (code 0) when its IPC channel closes, so a task that closed it lands here too.
+  if (code === 0) return "exited with code 0 (did the task call process.exit() or process.disconnect()?)";
   return `exited with code ${code}`;
 }
 

@@ -128,7 +128,11 @@ export function isPool(value: unknown): boolean {
     if ((registry as WeakSet<object>).has(value)) return true;
   } else if (registry instanceof Map && registry.has(value)) return true;
   const v = value as { constructor?: { name?: string }; submit?: unknown; map?: unknown };
-  return v.constructor?.name === "Pool" && typeof v.submit === "function" && typeof v.map === "function";
+  try {
+    return v.constructor?.name === "Pool" && typeof v.submit === "function" && typeof v.map === "function";
+  } catch {
+    return false; // a getter or Proxy trap that throws: not a pool; reading it as data explains the rest
+  }
 }
 
 export const POOL_MESSAGE =

@@ -264,5 +264,10 @@ function sourceOf(fn: Function, what: string, label: string, quiet = false): Fun
     if (quiet) return undefined;
     fail(`the source of ${what} could not be parsed as a function (${text.length > 80 ? `${text.slice(0, 77)}...` : text})`);
   }
+  if (source?.usesSuper) {
+    // Taken off its class, `super` would name Object.prototype: refuse rather than fail in the worker.
+    if (quiet) return undefined;
+    fail(`${what} is a method that uses \`super\`, which only works inside its class; send a function that calls it on an instance, e.g. (x) => new MyClass().${fn.name || "method"}(x)`);
+  }
   return source;
 }

@@ -82,6 +82,8 @@ export interface FunctionSource {
   free: FreeNames;
   /** A class with `#private` members: its instances lose them in structured clone. */
   hasPrivateMembers: boolean;
+  /** A method whose body uses `super`: outside its class that names another prototype. */
+  usesSuper: boolean;
 }
 
 export interface FreeNames {
@@ -131,9 +133,11 @@ function tryForm(text: string, form: FunctionSource["form"], prefix: string, suf
   const free = freeNames(program);
   let hasPrivateMembers = false;
   if (kind === "class") walk(node, (n) => (hasPrivateMembers ||= n.type === "PrivateIdentifier"));
+  let usesSuper = false;
+  if (kind === "method") walk(node, (n) => (usesSuper ||= n.type === "Super"));
   const id = node.id as Node | null | undefined;
   const declarationName = kind === "function" && id ? (id.name as string) : undefined;
-  return { text, form, node, prefix, kind, declarationName, free, hasPrivateMembers };
+  return { text, form, node, prefix, kind, declarationName, free, hasPrivateMembers, usesSuper };
 }
 
 /** The names a parsed text uses without declaring them. */
