@@ -12,6 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { scratchDirectory } from "./scratch-dir";
 
 export const BIG_BYTES = 1 << 20;
 const MARK = "__nbpoolShm";
@@ -24,36 +25,13 @@ type Binary = ArrayBufferView | ArrayBuffer;
 
 let directory: string | undefined | null = process.env.NBPOOL_SHM_DIR || undefined;
 
-/** Owner side: the directory for this process's files, or null when there is no /dev/shm. */
+/** Owner side: the directory for big buffers, or null where there is no /dev/shm. */
 export function shmDirectory(): string | null {
-  if (directory !== undefined) return directory;
-  const base = "/dev/shm";
-  const uid = process.getuid?.() ?? 0;
-  try {
-    if (!fs.statSync(base).isDirectory()) throw new Error("no /dev/shm");
-    removeDeadOwners(base, uid);
-    const dir = path.join(base, `nbpool-${uid}-${process.pid}`);
-    fs.mkdirSync(dir, { mode: 0o700 });
-    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-    directory = dir;
-  } catch {
-    directory = null;
+  if (directory === undefined) {
+    const scratch = scratchDirectory();
+    directory = scratch?.inMemory ? scratch.dir : null;
   }
   return directory;
-}
-
-/** Directories left by owners that were killed before they could clean up. */
-function removeDeadOwners(base: string, uid: number): void {
-  const prefix = `nbpool-${uid}-`;
-  for (const name of fs.readdirSync(base)) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ESRCH") fs.rmSync(path.join(base, name), { recursive: true, force: true });
-    }
-  }
 }
 
 function isBig(value: unknown): value is Binary {

@@ -110,6 +110,7 @@ export class Pool implements PoolCalls, LivePool {
       idleTimeout: options.idleTimeout,
       initializer: init,
       mapStack,
+      nextTaskId: () => this.nextTaskId++,
       onSettled: (task) => this.record(task),
     });
     registerPool(this);

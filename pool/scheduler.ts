@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   mapStack: (stack: string) => string;
   /** Where big buffers travel (big-buffers.ts); null: by IPC only. */
   shmDir: string | null;
+  /** A new task id (for the copy of a rescued task). */
+  nextTaskId: () => number;
   /** Called with every settled task (for the pool's records). */
   onSettled: (task: Task) => void;
 }
@@ -48,6 +50,12 @@ const MAX_DEPTH = 128;
 const CANCEL_GRACE_MS = 200;
 /** Functions a worker keeps loaded; the oldest is forgotten beyond this. */
 const MAX_LOADED = 256;
+/** A worker whose first unanswered task is unanswered this long has its other tasks rescued. */
+const STALL_MS = 250;
+/** Checking again soon for a task that a worker is about to start. */
+const RECHECK_MS = 20;
+/** A task that was on this many workers that died while none of their tasks ran is blamed. */
+const MAX_UNEXPLAINED_RETRIES = 2;
 /** Workers that die before becoming ready this many times in a row mean the pool cannot start. */
 const MAX_BOOT_FAILURES = 3;
 
@@ -66,6 +74,7 @@ export class Scheduler implements WorkerListener {
   private meanRunMs = NaN;
   private bootFailures = 0;
   private readonly timers = new Map<WorkerProcess, NodeJS.Timeout>();
+  private readonly stallTimers = new Map<WorkerProcess, NodeJS.Timeout>();
   private readonly exitWaiters: Array<() => void> = [];
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -95,17 +104,42 @@ export class Scheduler implements WorkerListener {
 
   /** Cancel a task that has not settled: reject it now; stop it where it is. */
   cancel(task: Task, error: unknown): boolean {
+    while (task.rescuedBy) task = task.rescuedBy;
     if (task.state === "settled" || task.cancelled) return false;
     task.cancelled = true;
     // A task on a worker stays on the books until the worker answers (or dies).
     const onWorker = task.state === "sent";
     this.settle(task, "cancelled", error, undefined, !onWorker);
-    if (onWorker) {
-      const worker = this.workerOf(task);
-      if (worker?.inflight[0] === task) worker.kill("aborted");
-      else worker?.send([TO_WORKER.cancel, task.id]);
-    }
+    const worker = onWorker ? this.workerOf(task) : undefined;
+    if (worker) this.stopOnWorker(worker, task);
     return true;
+  }
+
+  /**
+   * A cancelled task on a worker: kill the worker if the task runs; if it has not started,
+   * ask the worker to skip it, and look again a moment later in case it started before the
+   * request arrived (a synchronous task never reads it). A finished one's answer is on its way.
+   */
+  private stopOnWorker(worker: WorkerProcess, task: Task, asked = false): void {
+    if (worker.exited || !worker.inflight.includes(task)) return;
+    const running = this.runningOn(worker);
+    if (running.task === task) return worker.kill("aborted");
+    if (running.position >= worker.inflight.indexOf(task)) return;
+    if (!asked) worker.send([TO_WORKER.cancel, task.id]);
+    setTimeout(() => this.stopOnWorker(worker, task, true), CANCEL_GRACE_MS).unref();
+  }
+
+  /**
+   * The task a worker is running, from its beacon (beacon.ts), and its place in the worker's
+   * in-flight list: the ones before it have finished (their answers may be in a batch not
+   * sent yet), the ones after it have not started. Without a beacon, the first unanswered
+   * task is taken to be running. position -1: none of them has started.
+   */
+  private runningOn(w: WorkerProcess): { task?: Task; position: number; started?: number } {
+    const reading = w.beacon?.read();
+    if (!w.beacon) return { task: w.inflight[0], position: w.inflight.length ? 0 : -1 };
+    const position = reading ? w.inflight.findIndex((t) => t.id === reading.taskId) : -1;
+    return position >= 0 ? { task: w.inflight[position], position, started: reading!.started } : { position: -1 };
   }
 
   /** Cancel every unsettled task submitted in `context` (all when undefined). */
@@ -139,9 +173,11 @@ export class Scheduler implements WorkerListener {
     return [...this.queue.all(), ...this.sent.values()].filter((t) => t.state !== "settled");
   }
 
-  /** A task is running when it is the first one its worker has not answered. */
+  /** A task is running when its worker says so (its beacon), or, without one, when it is the first one its worker has not answered. */
   isRunning(task: Task): boolean {
-    return task.state === "sent" && this.workerOf(task)?.inflight[0] === task;
+    while (task.rescuedBy) task = task.rescuedBy;
+    const worker = task.state === "sent" ? this.workerOf(task) : undefined;
+    return worker !== undefined && this.runningOn(worker).task === task;
   }
 
   // --- dispatch -------------------------------------------------------------------------
@@ -166,7 +202,7 @@ export class Scheduler implements WorkerListener {
     while (assigned) {
       assigned = false;
       for (const w of ready) {
-        if (w.retiring || w.inflight.length >= this.depth) continue;
+        if (w.retiring || w.stalled || w.inflight.length >= this.depth) continue;
         const task = this.queue.next();
         if (!task) break;
         this.assign(w, task);
@@ -195,6 +231,7 @@ export class Scheduler implements WorkerListener {
     w.send([task.kind === "run" ? TO_WORKER.run : TO_WORKER.chunk, task.id, task.key, values, stashed]);
     w.setReferenced(true);
     if (w.inflight.length === 1) this.headChanged(w);
+    else if (w.inflight.length === 2) this.watchForStall(w);
     if (this.options.maxTasksPerWorker && ++w.assigned >= this.options.maxTasksPerWorker) {
       // Recycle: no more tasks for it; its replacement starts now, while it finishes.
       w.retiring = true;
@@ -242,7 +279,8 @@ export class Scheduler implements WorkerListener {
           this.answered(w, op[1] as number, 0, 0, "skipped");
           break;
         case TO_OWNER.running:
-          if (this.sent.get(op[1] as number)?.cancelled) w.kill("aborted");
+          // A cancelled task started before the request to skip it arrived (a rescued one may run on).
+          if (this.sent.get(op[1] as number)?.cancelled && !this.sent.get(op[1] as number)?.rescuedBy) w.kill("aborted");
           break;
         case TO_OWNER.output:
           this.output(w, this.sent.get(op[1] as number)?.context ?? w.lastContext, op[2] === 2 ? "stderr" : "stdout", op[3] as string);
@@ -325,17 +363,76 @@ export class Scheduler implements WorkerListener {
     const old = this.timers.get(w);
     if (old) clearTimeout(old);
     this.timers.delete(w);
+    w.stalled = false;
     const head = w.inflight[0];
     if (!head) return;
     w.lastContext = head.context;
     // An estimate for stats and timeline while it runs; the worker's own time replaces it.
     head.started ??= now();
-    const limit = head.cancelled ? CANCEL_GRACE_MS : head.timeout;
-    if (limit === undefined) return;
+    if (head.timeout !== undefined && !head.cancelled) this.armTimer(w, head.timeout);
+    this.watchForStall(w);
+  }
+
+  /**
+   * Tasks pipelined behind a long one wait for it, and a finished task's answer waits in
+   * its worker's batch until the running task yields. When a worker's first unanswered task
+   * has been unanswered for STALL_MS, the others are rescued: each is given up on that worker
+   * (skipped there if it has not started) and queued again, to run elsewhere. A task whose
+   * answer was only held up may run twice; its first answer counts.
+   */
+  private watchForStall(w: WorkerProcess): void {
+    const old = this.stallTimers.get(w);
+    if (old) clearTimeout(old);
+    this.stallTimers.delete(w);
+    if (w.inflight.length < 2) return;
+    const head = w.inflight[0];
     const timer = setTimeout(() => {
-      if (w.inflight[0] !== head) return;
-      w.kill(head.cancelled ? "aborted" : "timeout");
-    }, limit);
+      this.stallTimers.delete(w);
+      if (w.exited || w.inflight[0] !== head) return;
+      // No more work for it until it answers.
+      w.stalled = true;
+      const { task: running } = this.runningOn(w);
+      for (const t of [...w.inflight]) if (t !== running && !t.cancelled) this.rescue(w, t);
+    }, STALL_MS);
+    timer.unref();
+    this.stallTimers.set(w, timer);
+  }
+
+  /** Give a task up on its worker and queue a fresh copy that inherits its callbacks. */
+  private rescue(w: WorkerProcess, task: Task): void {
+    const copy: Task = { ...task, id: this.options.nextTaskId(), worker: undefined, shipped: undefined, started: undefined, retries: 0 };
+    task.callbacks = undefined;
+    task.cancelled = true;
+    task.outcome = "cancelled";
+    task.rescuedBy = copy;
+    const running = this.runningOn(w);
+    if (running.position < w.inflight.indexOf(task)) w.send([TO_WORKER.cancel, task.id]);
+    this.queue.retry(copy);
+    this.scheduleDispatch();
+  }
+
+  /**
+   * When the first unanswered task's limit is up, see what really runs (beacon.ts): the
+   * answer may just be in a batch not sent yet, and the running task may have started later.
+   */
+  private armTimer(w: WorkerProcess, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(w);
+      if (w.exited) return;
+      const running = this.runningOn(w);
+      const task = running.task;
+      if (!task) {
+        // Between tasks, or stuck before the first one started (a module that never loads).
+        const head = w.inflight[0];
+        if (!head || head.timeout === undefined || head.cancelled) return;
+        if (now() - (head.started ?? now()) > head.timeout + RECHECK_MS) return w.kill("timeout");
+        return this.armTimer(w, RECHECK_MS);
+      }
+      if (task.timeout === undefined || task.cancelled) return;
+      const left = (running.started ?? task.started ?? now()) + task.timeout - now();
+      if (left > 0) return this.armTimer(w, Math.min(left, task.timeout));
+      w.kill("timeout");
+    }, ms);
     this.timers.set(w, timer);
   }
 
@@ -361,33 +458,33 @@ export class Scheduler implements WorkerListener {
 
   onExit(w: WorkerProcess, exitCode: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(w);
-    const timer = this.timers.get(w);
-    if (timer) clearTimeout(timer);
-    this.timers.delete(w);
+    for (const timers of [this.timers, this.stallTimers]) {
+      clearTimeout(timers.get(w));
+      timers.delete(w);
+    }
     const reason = w.killReason ?? "crashed";
     w.record.reason = reason;
     if (reason === "crashed" && w.record.ready === undefined && ++this.bootFailures >= MAX_BOOT_FAILURES && !this.broken) {
       this.broken = new BrokenPoolError(`workers cannot start: ${describeExit(exitCode, signal, w.stderr(), this.options.memoryLimitMb)}${w.stderr() ? `\n${w.stderr()}` : ""}`);
     }
-    const [head, ...rest] = w.inflight.splice(0);
-    for (const t of rest) {
+    // The running task takes the blame; the others run again elsewhere: those before it had
+    // finished (their answers died with the worker), those after it had not started.
+    // A worker we killed for its first unanswered task, before it started any, was killed for that one.
+    const killedFor = w.killReason === "timeout" || w.killReason === "aborted" ? w.inflight[0] : undefined;
+    const culprit = this.runningOn(w).task ?? killedFor;
+    for (const t of w.inflight.splice(0)) {
       this.sent.delete(t.id);
       t.worker = undefined;
       if (t.shipped) discardStashed(t.shipped);
       t.shipped = undefined;
+      // A task that keeps being on a worker that dies without blaming anyone is blamed itself.
+      const blamed = t === culprit || (culprit === undefined && (t.retries = (t.retries ?? 0) + 1) > MAX_UNEXPLAINED_RETRIES);
       if (t.cancelled) this.finishCancelled(t);
-      else {
-        this.queue.retry(t);
-      }
-    }
-    if (head) {
-      this.sent.delete(head.id);
-      head.ended = now();
-      if (head.cancelled) this.finishCancelled(head);
-      else {
-        const { outcome, error } = runningTaskError(w, head, exitCode, signal, this.options.memoryLimitMb);
-        this.settle(head, outcome, error);
-      }
+      else if (blamed) {
+        t.ended = now();
+        const { outcome, error } = runningTaskError(w, t, exitCode, signal, this.options.memoryLimitMb);
+        this.settle(t, outcome, error);
+      } else this.queue.retry(t);
     }
     if (this.broken) this.failEverything(this.broken);
     // Replace a worker that died or was killed; one that idled out comes back on demand.

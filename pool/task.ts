@@ -30,6 +30,10 @@ export interface Task extends TaskRecord {
   callSite?: { stack?: string };
   /** Set when cancelled (the task may still be on a worker until it answers). */
   cancelled?: boolean;
+  /** The copy that took over when this one was stuck behind a long task (see Scheduler.rescue). */
+  rescuedBy?: Task;
+  /** Times it was sent again because its worker died while no task was known to run. */
+  retries?: number;
   /** The payload as sent, when big buffers in it went through /dev/shm (big-buffers.ts). */
   shipped?: unknown[];
 }

@@ -7,7 +7,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { Beacon } from "./beacon";
 import { unwatchWorker, watchWorker } from "./orphan-watch";
+import { scratchDirectory } from "./scratch-dir";
 import type { Op } from "./protocol";
 import type { WorkerRecord } from "./records";
 import type { Task } from "./task";
@@ -75,8 +77,12 @@ export class WorkerProcess {
   exited = false;
   /** Tasks assigned over its life (for maxTasksPerWorker). */
   assigned = 0;
+  /** Its first unanswered task has been running a long time: it gets no new tasks meanwhile. */
+  stalled = false;
   /** Set when a task runs on it and when it became idle (for idleTimeout). */
   idleSince: number;
+  /** Where it marks the task it starts (see beacon.ts); none where no scratch directory exists. */
+  readonly beacon: Beacon | undefined;
   /** It printed V8's fatal-error report: what follows is not for the user's eyes. */
   dying = false;
   /** The context of the last task it ran, for raw output that names no task. */
@@ -96,7 +102,9 @@ export class WorkerProcess {
   constructor(options: WorkerSpawnOptions, listener: WorkerListener) {
     this.id = options.id;
     this.listener = listener;
-    const args = [WORKER_ENTRY, String(options.id), options.poolName, options.hasInitializer ? "init" : ""];
+    const scratch = scratchDirectory();
+    this.beacon = scratch ? new Beacon(scratch.dir, options.id) : undefined;
+    const args = [WORKER_ENTRY, String(options.id), options.poolName, options.hasInitializer ? "init" : "", this.beacon?.file ?? ""];
     this.child = spawn(process.execPath, [...workerExecArgv(process.execArgv, options.memoryLimitMb), ...args], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "advanced",
@@ -212,6 +220,7 @@ export class WorkerProcess {
       if (reported) return;
       reported = true;
       this.listener.onExit(this, code, signal);
+      this.beacon?.remove();
     };
     if (this.child.stderr!.readableEnded) queueMicrotask(report);
     else this.child.stderr!.once("end", report);

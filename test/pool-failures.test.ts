@@ -212,6 +212,30 @@ describe("timeouts and aborts", () => {
   });
 });
 
+describe("tasks stuck behind a long one", () => {
+  it("a finished task's result is not held hostage by a task that never returns (no timeout set)", async () => {
+    const p = new Pool({ maxWorkers: 2 });
+    try {
+      await p.map((x: number) => x, [1, 2], { chunksize: 1 }); // both workers up
+      // Round robin: the first and third go to one worker, so the quick one is batched
+      // ahead of the endless one there.
+      const quick = p.submit((x: number) => x * 10, 1);
+      const other = p.submit((x: number) => x * 10, 2);
+      const endless = p.submit(() => {
+        for (;;);
+      });
+      expect(await other).toBe(20);
+      expect(await quick).toBe(10);
+      expect(endless.state).toBe("running");
+      endless.cancel();
+      await expect(endless).rejects.toMatchObject({ name: "AbortError" });
+      await stillWorks(p);
+    } finally {
+      await p.shutdown({ kill: true });
+    }
+  });
+});
+
 describe("values structured clone refuses", () => {
   it("an argument that cannot be sent is named, and the pool goes on", async () => {
     const err = await Promise.resolve()

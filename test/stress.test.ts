@@ -38,15 +38,11 @@ describe("back-pressure (short form)", () => {
   });
 });
 
-describe("known issues found by the stress suite", () => {
-  // A worker sends its results in batches: one message per turn of its event loop. When a
-  // later task of the same batch kills the worker (exit, SIGKILL, out of memory) or loops past
-  // its timeout, the results still in its outbox die with it: the finished task is failed with
-  // the other task's crash or timeout, and the culprit, taken for not started, runs again (and
-  // kills a second worker). The fault-injection run counts these as blamedForAnotherCrash. Flushing
-  // before every task fixes it but roughly doubles the per-task cost of tiny tasks (measured:
-  // ~9 -> ~17 µs/task for 20k submits on 2 workers), so the fix is the pool's owner's call.
-  it.fails("a finished task keeps its result when the next task on its worker kills the worker", async () => {
+describe("issues the stress suite found, fixed", () => {
+  // A worker sends its results in batches. When a later task of the same batch kills the
+  // worker, the finished task must keep its result (it runs again elsewhere: beacon.ts) and
+  // only the culprit is blamed.
+  it("a finished task keeps its result when the next task on its worker kills the worker", async () => {
     const pool = new Pool({ maxWorkers: 1, progress: false });
     try {
       const finished = pool.submit((x: number) => x + 1, 1);
@@ -59,10 +55,9 @@ describe("known issues found by the stress suite", () => {
     }
   });
 
-  // A rejection nobody handles (or an exception thrown in a timer) after a task returned kills
-  // its worker with Node's default handler, and the task running at that moment, which did
-  // nothing wrong, fails with WorkerCrashedError.
-  it.fails("a stray rejection left by a finished task does not fail the next task on that worker", async () => {
+  // A rejection nobody handles after a task returned must not kill its worker (and fail the
+  // task running at that moment).
+  it("a stray rejection left by a finished task does not fail the next task on that worker", async () => {
     const pool = new Pool({ maxWorkers: 1, progress: false });
     try {
       expect(await pool.submit(() => {

@@ -6,10 +6,12 @@
  *
  * Kept small on purpose: every millisecond here is start-up time of every worker.
  */
+import { inspect } from "node:util";
 import { encodeError, type WireError } from "../error-wire";
 import { TO_OWNER, TO_WORKER, type FunctionSpec, type Op } from "../protocol";
 import { runChunk, isThenable, now, type ChunkOutcome } from "./chunk";
 import { restoreBig, stashBig } from "../big-buffers";
+import { openBeacon } from "../beacon";
 
 /** Where big results travel (set by the owner; see big-buffers.ts). */
 const SHM_DIR = process.env.NBPOOL_SHM_DIR || null;
@@ -19,6 +21,9 @@ type Loaded = Fn | Promise<Fn> | { failed: WireError };
 
 const [, , workerId = "?", poolName = ""] = process.argv;
 process.title = `nbpool-worker ${poolName ? poolName + " " : ""}${workerId}`;
+
+/** Tells the owner which task runs, in a way that survives this process's death. */
+const markStarted = openBeacon(process.argv[5]);
 
 const functions = new Map<string, Loaded>();
 /** Tasks waiting to run, oldest first (a head index avoids O(n) shifts). */
@@ -153,6 +158,7 @@ function pump(): void {
       continue;
     }
     running = id;
+    markStarted(id, started);
     if (isThenable(loaded)) {
       await_(loaded.then((fn) => (functions.set(op[2] as string, fn), execute(op, fn))), op, started);
     } else {
@@ -238,6 +244,11 @@ for (const stream of [process.stdout, process.stderr]) {
   (stream as unknown as { _handle?: { setBlocking?(on: boolean): unknown } })._handle?.setBlocking?.(true);
 }
 process.on("message", onMessage);
+// A promise a task left behind rejected with nobody listening: say so, but do not take the
+// worker down, and with it the task running now, which did nothing wrong.
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(`nbpool worker: a promise rejected with nobody handling it (did a task forget an await?): ${inspect(reason, { depth: 2 })}\n`);
+});
 // The owner closed the channel (shutdown) or died: either way this worker's job is over.
 // (A worker busy in a synchronous loop cannot see this; the owner's orphan watch kills it.)
 process.on("disconnect", () => process.exit());
