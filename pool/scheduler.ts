@@ -5,21 +5,24 @@
  * event loop, so there is no lock and no state a crash can leave half-updated.
  *
  * Invariants:
- * - A worker runs its tasks one at a time, in the order sent, and answers in that order;
- *   so the first task of `worker.inflight` is the one running.
+ * - A worker runs its tasks one at a time, in the order sent, and answers in that order
+ *   (in batches); `worker.inflight` is that order. Which one runs now, its beacon says
+ *   (supervision.ts): timeouts, cancels and crashes go to that task and no other.
  * - Every task is settled exactly once: by its worker's answer, by a cancel, or by its
- *   worker's death. A task whose worker died before starting it is sent again.
+ *   worker's death. A task whose worker died before answering it, not because of it, is
+ *   sent again (it may have run: its answer died with the worker).
  * - Every live worker is in `workers`; a dead one is replaced while the pool is open.
  */
 import { discardStashed, restoreBig, stashBig } from "./big-buffers";
 import { decodeError, type WireError } from "./error-wire";
 import { abortError, BrokenPoolError } from "./errors";
-import { getHost } from "./host";
 import { TO_OWNER, TO_WORKER, type Op } from "./protocol";
 import type { WorkerRecord } from "./records";
 import { withRemoteDetails, findUnsendable } from "./remote";
 import type { Task } from "./task";
 import { TaskQueue } from "./task-queue";
+import { forward, withoutCrashReport } from "./worker-output";
+import { runningOn, Supervision } from "./supervision";
 import { describeExit, runningTaskError } from "./worker-exit";
 import { WorkerProcess, type WorkerListener } from "./worker-process";
 import { now } from "./worker/chunk";
@@ -46,14 +49,8 @@ export interface SchedulerOptions {
 /** Keep about this much work (ms) queued on each worker, so it never waits for the owner. */
 const PIPELINE_TARGET_MS = 2;
 const MAX_DEPTH = 128;
-/** A cancelled task that a worker may have started gets this long to be skipped before the worker is killed. */
-const CANCEL_GRACE_MS = 200;
 /** Functions a worker keeps loaded; the oldest is forgotten beyond this. */
 const MAX_LOADED = 256;
-/** A worker whose first unanswered task is unanswered this long has its other tasks rescued. */
-const STALL_MS = 250;
-/** Checking again soon for a task that a worker is about to start. */
-const RECHECK_MS = 20;
 /** A task that was on this many workers that died while none of their tasks ran is blamed. */
 const MAX_UNEXPLAINED_RETRIES = 2;
 /** Workers that die before becoming ready this many times in a row mean the pool cannot start. */
@@ -73,11 +70,15 @@ export class Scheduler implements WorkerListener {
   private depth = 2;
   private meanRunMs = NaN;
   private bootFailures = 0;
-  private readonly timers = new Map<WorkerProcess, NodeJS.Timeout>();
-  private readonly stallTimers = new Map<WorkerProcess, NodeJS.Timeout>();
+  private readonly supervision: Supervision;
   private readonly exitWaiters: Array<() => void> = [];
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.supervision = new Supervision((copy) => {
+      this.queue.retry(copy);
+      this.scheduleDispatch();
+    }, options.nextTaskId);
+  }
 
   get queuedCount(): number {
     return this.queue.size;
@@ -111,35 +112,8 @@ export class Scheduler implements WorkerListener {
     const onWorker = task.state === "sent";
     this.settle(task, "cancelled", error, undefined, !onWorker);
     const worker = onWorker ? this.workerOf(task) : undefined;
-    if (worker) this.stopOnWorker(worker, task);
+    if (worker) this.supervision.stop(worker, task);
     return true;
-  }
-
-  /**
-   * A cancelled task on a worker: kill the worker if the task runs; if it has not started,
-   * ask the worker to skip it, and look again a moment later in case it started before the
-   * request arrived (a synchronous task never reads it). A finished one's answer is on its way.
-   */
-  private stopOnWorker(worker: WorkerProcess, task: Task, asked = false): void {
-    if (worker.exited || !worker.inflight.includes(task)) return;
-    const running = this.runningOn(worker);
-    if (running.task === task) return worker.kill("aborted");
-    if (running.position >= worker.inflight.indexOf(task)) return;
-    if (!asked) worker.send([TO_WORKER.cancel, task.id]);
-    setTimeout(() => this.stopOnWorker(worker, task, true), CANCEL_GRACE_MS).unref();
-  }
-
-  /**
-   * The task a worker is running, from its beacon (beacon.ts), and its place in the worker's
-   * in-flight list: the ones before it have finished (their answers may be in a batch not
-   * sent yet), the ones after it have not started. Without a beacon, the first unanswered
-   * task is taken to be running. position -1: none of them has started.
-   */
-  private runningOn(w: WorkerProcess): { task?: Task; position: number; started?: number } {
-    const reading = w.beacon?.read();
-    if (!w.beacon) return { task: w.inflight[0], position: w.inflight.length ? 0 : -1 };
-    const position = reading ? w.inflight.findIndex((t) => t.id === reading.taskId) : -1;
-    return position >= 0 ? { task: w.inflight[position], position, started: reading!.started } : { position: -1 };
   }
 
   /** Cancel every unsettled task submitted in `context` (all when undefined). */
@@ -177,7 +151,7 @@ export class Scheduler implements WorkerListener {
   isRunning(task: Task): boolean {
     while (task.rescuedBy) task = task.rescuedBy;
     const worker = task.state === "sent" ? this.workerOf(task) : undefined;
-    return worker !== undefined && this.runningOn(worker).task === task;
+    return worker !== undefined && runningOn(worker).task === task;
   }
 
   // --- dispatch -------------------------------------------------------------------------
@@ -230,8 +204,8 @@ export class Scheduler implements WorkerListener {
     if (stashed) task.shipped = values;
     w.send([task.kind === "run" ? TO_WORKER.run : TO_WORKER.chunk, task.id, task.key, values, stashed]);
     w.setReferenced(true);
-    if (w.inflight.length === 1) this.headChanged(w);
-    else if (w.inflight.length === 2) this.watchForStall(w);
+    if (w.inflight.length === 1) this.supervision.headChanged(w);
+    else if (w.inflight.length === 2) this.supervision.watchForStall(w);
     if (this.options.maxTasksPerWorker && ++w.assigned >= this.options.maxTasksPerWorker) {
       // Recycle: no more tasks for it; its replacement starts now, while it finishes.
       w.retiring = true;
@@ -294,7 +268,7 @@ export class Scheduler implements WorkerListener {
           break;
       }
     }
-    if (w.inflight[0] !== head) this.headChanged(w);
+    if (w.inflight[0] !== head) this.supervision.headChanged(w);
     if (w.inflight.length === 0) this.becameIdle(w);
     this.scheduleDispatch();
   }
@@ -340,100 +314,12 @@ export class Scheduler implements WorkerListener {
 
   private output(w: WorkerProcess, context: unknown, stream: "stdout" | "stderr", text: string): void {
     if (stream === "stderr") w.appendStderr(text);
-    const host = getHost();
-    if (host) host.write(context, stream, text);
-    else process[stream].write(text);
+    forward(context, stream, text);
   }
 
   onRawOutput(w: WorkerProcess, stream: "stdout" | "stderr", text: string): void {
-    // V8's out-of-memory report (GC log, native stack) is noise in a cell: the task's
-    // WorkerCrashedError says what happened. Keep its one "FATAL ERROR" line.
-    if (stream === "stderr" && (w.dying || /^<--- Last few GCs --->|^FATAL ERROR:/m.test(text))) {
-      w.dying = true;
-      text = text.split("\n").filter((line) => line.startsWith("FATAL ERROR:")).map((line) => `${line}\n`).join("");
-      if (!text) return;
-    }
-    const context = w.inflight[0]?.context ?? w.lastContext;
-    const host = getHost();
-    if (host) host.write(context, stream, text);
-    else process[stream].write(text);
-  }
-
-  private headChanged(w: WorkerProcess): void {
-    const old = this.timers.get(w);
-    if (old) clearTimeout(old);
-    this.timers.delete(w);
-    w.stalled = false;
-    const head = w.inflight[0];
-    if (!head) return;
-    w.lastContext = head.context;
-    // An estimate for stats and timeline while it runs; the worker's own time replaces it.
-    head.started ??= now();
-    if (head.timeout !== undefined && !head.cancelled) this.armTimer(w, head.timeout);
-    this.watchForStall(w);
-  }
-
-  /**
-   * Tasks pipelined behind a long one wait for it, and a finished task's answer waits in
-   * its worker's batch until the running task yields. When a worker's first unanswered task
-   * has been unanswered for STALL_MS, the others are rescued: each is given up on that worker
-   * (skipped there if it has not started) and queued again, to run elsewhere. A task whose
-   * answer was only held up may run twice; its first answer counts.
-   */
-  private watchForStall(w: WorkerProcess): void {
-    const old = this.stallTimers.get(w);
-    if (old) clearTimeout(old);
-    this.stallTimers.delete(w);
-    if (w.inflight.length < 2) return;
-    const head = w.inflight[0];
-    const timer = setTimeout(() => {
-      this.stallTimers.delete(w);
-      if (w.exited || w.inflight[0] !== head) return;
-      // No more work for it until it answers.
-      w.stalled = true;
-      const { task: running } = this.runningOn(w);
-      for (const t of [...w.inflight]) if (t !== running && !t.cancelled) this.rescue(w, t);
-    }, STALL_MS);
-    timer.unref();
-    this.stallTimers.set(w, timer);
-  }
-
-  /** Give a task up on its worker and queue a fresh copy that inherits its callbacks. */
-  private rescue(w: WorkerProcess, task: Task): void {
-    const copy: Task = { ...task, id: this.options.nextTaskId(), worker: undefined, shipped: undefined, started: undefined, retries: 0 };
-    task.callbacks = undefined;
-    task.cancelled = true;
-    task.outcome = "cancelled";
-    task.rescuedBy = copy;
-    const running = this.runningOn(w);
-    if (running.position < w.inflight.indexOf(task)) w.send([TO_WORKER.cancel, task.id]);
-    this.queue.retry(copy);
-    this.scheduleDispatch();
-  }
-
-  /**
-   * When the first unanswered task's limit is up, see what really runs (beacon.ts): the
-   * answer may just be in a batch not sent yet, and the running task may have started later.
-   */
-  private armTimer(w: WorkerProcess, ms: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(w);
-      if (w.exited) return;
-      const running = this.runningOn(w);
-      const task = running.task;
-      if (!task) {
-        // Between tasks, or stuck before the first one started (a module that never loads).
-        const head = w.inflight[0];
-        if (!head || head.timeout === undefined || head.cancelled) return;
-        if (now() - (head.started ?? now()) > head.timeout + RECHECK_MS) return w.kill("timeout");
-        return this.armTimer(w, RECHECK_MS);
-      }
-      if (task.timeout === undefined || task.cancelled) return;
-      const left = (running.started ?? task.started ?? now()) + task.timeout - now();
-      if (left > 0) return this.armTimer(w, Math.min(left, task.timeout));
-      w.kill("timeout");
-    }, ms);
-    this.timers.set(w, timer);
+    const shown = stream === "stderr" ? withoutCrashReport(w, text) : text;
+    if (shown) forward(w.inflight[0]?.context ?? w.lastContext, stream, shown);
   }
 
   private becameIdle(w: WorkerProcess): void {
@@ -458,10 +344,7 @@ export class Scheduler implements WorkerListener {
 
   onExit(w: WorkerProcess, exitCode: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(w);
-    for (const timers of [this.timers, this.stallTimers]) {
-      clearTimeout(timers.get(w));
-      timers.delete(w);
-    }
+    this.supervision.forget(w);
     const reason = w.killReason ?? "crashed";
     w.record.reason = reason;
     if (reason === "crashed" && w.record.ready === undefined && ++this.bootFailures >= MAX_BOOT_FAILURES && !this.broken) {
@@ -471,7 +354,7 @@ export class Scheduler implements WorkerListener {
     // finished (their answers died with the worker), those after it had not started.
     // A worker we killed for its first unanswered task, before it started any, was killed for that one.
     const killedFor = w.killReason === "timeout" || w.killReason === "aborted" ? w.inflight[0] : undefined;
-    const culprit = this.runningOn(w).task ?? killedFor;
+    const culprit = runningOn(w).task ?? killedFor;
     for (const t of w.inflight.splice(0)) {
       this.sent.delete(t.id);
       t.worker = undefined;
@@ -479,7 +362,19 @@ export class Scheduler implements WorkerListener {
       t.shipped = undefined;
       // A task that keeps being on a worker that dies without blaming anyone is blamed itself.
       const blamed = t === culprit || (culprit === undefined && (t.retries = (t.retries ?? 0) + 1) > MAX_UNEXPLAINED_RETRIES);
-      if (t.cancelled) this.finishCancelled(t);
+      if (t.cancelled && t === culprit && t.rescuedBy) {
+        // It was rescued but started anyway (a busy worker reads its mail late): the crash is
+        // its own, so its copy, if still waiting, gets the blame instead of a second run.
+        let copy = t.rescuedBy;
+        while (copy.rescuedBy) copy = copy.rescuedBy;
+        this.finishCancelled(t);
+        if (copy.state === "queued" && !copy.cancelled) {
+          copy.cancelled = true;
+          copy.ended = now();
+          const { outcome, error } = runningTaskError(w, copy, exitCode, signal, this.options.memoryLimitMb);
+          this.settle(copy, outcome, error);
+        }
+      } else if (t.cancelled) this.finishCancelled(t);
       else if (blamed) {
         t.ended = now();
         const { outcome, error } = runningTaskError(w, t, exitCode, signal, this.options.memoryLimitMb);
