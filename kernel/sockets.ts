@@ -18,6 +18,9 @@ export type SendChannel = RequestChannel | "iopub";
  */
 const LINGER_MS = 500;
 
+/** Largest frame accepted from a client: a cell's code and its metadata, generously. */
+const MAX_MESSAGE_BYTES = 64 * 2 ** 20;
+
 export class KernelSockets {
   private readonly sockets: Record<SendChannel, zmq.Router | zmq.Publisher>;
   private readonly hb: zmq.Reply;
@@ -33,13 +36,15 @@ export class KernelSockets {
     private readonly log: (text: string) => void,
   ) {
     const options = { linger: LINGER_MS };
+    // Anyone who can reach the ports can send; no unsigned peer may make us buffer gigabytes.
+    const incoming = { ...options, maxMessageSize: MAX_MESSAGE_BYTES };
     this.sockets = {
-      shell: new zmq.Router(options),
-      control: new zmq.Router(options),
-      stdin: new zmq.Router(options),
+      shell: new zmq.Router(incoming),
+      control: new zmq.Router(incoming),
+      stdin: new zmq.Router(incoming),
       iopub: new zmq.Publisher(options),
     };
-    this.hb = new zmq.Reply({ linger: 0 });
+    this.hb = new zmq.Reply({ linger: 0, maxMessageSize: 1024 });
     this.outbox = { shell: Promise.resolve(), control: Promise.resolve(), stdin: Promise.resolve(), iopub: Promise.resolve() };
   }
 
