@@ -9,7 +9,8 @@
  * A shell, not a thread in each worker: it costs one ~1 ms spawn per owner instead of a
  * second V8 instance per worker. It is in a process group of its own, so the signals sent
  * to the owner's group (Jupyter's interrupt, or its SIGKILL on restart) do not reach it.
- * Where there is no /bin/sh the watch is skipped and the channel rule alone applies.
+ * Where there is no /bin/sh the watch is skipped and the channel rule alone applies. It
+ * starts in the turn after the first workers, off the path to the first result.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -42,10 +43,28 @@ function watcher(): ChildProcess | null {
   return (g[WATCHER] = child);
 }
 
+/** Pids waiting for the watcher, which starts just after the workers (it is not urgent). */
+let pending: number[] | undefined;
+
 export function watchWorker(pid: number): void {
-  if (pid > 0) watcher()?.stdin!.write(`+ ${pid}\n`);
+  if (!(pid > 0)) return;
+  const g = globalThis as WithWatcher;
+  if (g[WATCHER] !== undefined) {
+    g[WATCHER]?.stdin!.write(`+ ${pid}\n`);
+    return;
+  }
+  if (!pending) {
+    pending = [];
+    setImmediate(() => {
+      const started = watcher();
+      for (const p of pending!) started?.stdin!.write(`+ ${p}\n`);
+      pending = undefined;
+    });
+  }
+  pending.push(pid);
 }
 
 export function unwatchWorker(pid: number): void {
-  if (pid > 0) (globalThis as WithWatcher)[WATCHER]?.stdin!.write(`- ${pid}\n`);
+  if (pending?.includes(pid)) pending.splice(pending.indexOf(pid), 1);
+  else if (pid > 0) (globalThis as WithWatcher)[WATCHER]?.stdin!.write(`- ${pid}\n`);
 }

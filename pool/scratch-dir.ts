@@ -23,7 +23,8 @@ export function scratchDirectory(): Scratch | null {
     try {
       if (!fs.statSync(base).isDirectory()) continue;
       const uid = process.getuid?.() ?? 0;
-      removeDeadOwners(base, uid);
+      // Housekeeping, not on the path to the first result.
+      setImmediate(() => removeDeadOwners(base, uid)).unref();
       const dir = path.join(base, `nbpool-${uid}-${process.pid}`);
       fs.mkdirSync(dir, { mode: 0o700 });
       process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +39,13 @@ export function scratchDirectory(): Scratch | null {
 
 function removeDeadOwners(base: string, uid: number): void {
   const prefix = `nbpool-${uid}-`;
-  for (const name of fs.readdirSync(base)) {
+  let names: string[];
+  try {
+    names = fs.readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length));
     if (!Number.isInteger(pid)) continue;

@@ -9,7 +9,8 @@ import { findInCells, findInExports, type Site } from "./cells";
 import { isPool, POOL_MESSAGE, readData, render, type DataSlot, type PathStep } from "./data";
 import { isStandardGlobal } from "./globals";
 import { identifyModuleValue, importForAlias, TS_HELPER_NAMES, type ImportSpec } from "./modules";
-import { parseFunctionSource, type FunctionSource } from "./source";
+import { parseWithCache } from "./parse-cache";
+import type { FunctionSource } from "./source";
 
 export type Def =
   | { kind: "import"; name: string; spec: ImportSpec }
@@ -239,7 +240,7 @@ const parsed = new Map<string, FunctionSource | undefined>();
 function parseCached(text: string): FunctionSource | undefined {
   if (parsed.has(text)) return parsed.get(text);
   if (parsed.size > 5000) parsed.clear();
-  const source = parseFunctionSource(text);
+  const source = parseWithCache(text);
   parsed.set(text, source);
   return source;
 }

@@ -72,8 +72,8 @@ function isNode(value: unknown): value is Node {
 export interface FunctionSource {
   text: string;
   form: "expression" | "method";
-  /** The function or class node, offsets relative to `parsed` (prefix included). */
-  node: Node;
+  /** The function or class node, offsets relative to `parsed` (prefix included); absent when read from the parse cache. */
+  node?: Node;
   prefix: string;
   kind: "function" | "arrow" | "class" | "method";
   /** `function name(…)`/`async function name(…)`: may be emitted as a hoisted declaration. */
