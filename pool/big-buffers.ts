@@ -12,7 +12,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { scratchDirectory } from "./scratch-dir";
 
 export const BIG_BYTES = 1 << 20;
 const MARK = "__nbpoolShm";
@@ -28,6 +27,8 @@ let directory: string | undefined | null = process.env.NBPOOL_SHM_DIR || undefin
 /** Owner side: the directory for big buffers, or null where there is no /dev/shm. */
 export function shmDirectory(): string | null {
   if (directory === undefined) {
+    // Owner side only; workers take the directory from their environment.
+    const { scratchDirectory } = require("./scratch-dir") as typeof import("./scratch-dir");
     const scratch = scratchDirectory();
     directory = scratch?.inMemory ? scratch.dir : null;
   }

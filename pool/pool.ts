@@ -9,6 +9,7 @@ import { autoChunksize, runMap, runStream, type CallOptions, type CallRunner, ty
 import { abortError, PoolClosedError } from "./errors";
 import { Future } from "./future";
 import { shmDirectory } from "./big-buffers";
+import { clockOffset } from "./clock";
 import { createProgress, PoolStats, Timeline } from "./display/index";
 import { getHost } from "./host";
 import { recommendedWorkers } from "./recommend";
@@ -102,7 +103,7 @@ export class Pool implements PoolCalls, LivePool {
     this.scheduler = new Scheduler({
       maxWorkers: this.maxWorkers,
       poolName: this.name,
-      env: workerEnv(process.env, { ...options.env, ...(shmDir ? { NBPOOL_SHM_DIR: shmDir } : {}) }),
+      env: workerEnv(process.env, { ...options.env, NBPOOL_CLOCK_OFFSET: String(clockOffset()), ...(shmDir ? { NBPOOL_SHM_DIR: shmDir } : {}) }),
       shmDir,
       cwd: options.cwd,
       memoryLimitMb: options.memoryLimitMb,

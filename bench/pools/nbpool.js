@@ -6,7 +6,6 @@ const fs = require("node:fs");
 const path = require("node:path");
 const workloads = require("../lib/workloads.js");
 const { main, timed, range, checkTrivial, collectGarbage, message } = require("../lib/node-child.js");
-const { compileCells } = require("../lib/tslab-cells.js");
 const { median } = require("../lib/stats.js");
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -44,6 +43,9 @@ main({
     const warmItems = items.slice(0, cfg.mapItems / 10);
     const fns = { self: workloads.trivial };
     try {
+      // Loaded here, not at the top: TypeScript's compiler (~100 MB of heap and background
+      // compilation) must not be in the process while start-up is timed.
+      const { compileCells } = require("../lib/tslab-cells.js");
       fns.cell = (await compileCells(ROOT, CELLS)).cellTask;
       checkTrivial(await handle.pool.map(fns.cell, warmItems), "warm-up map of the cell function");
     } catch (err) {

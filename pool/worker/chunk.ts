@@ -9,11 +9,7 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
 }
 
-const origin = performance.timeOrigin;
-/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
-export function now(): number {
-  return origin + performance.now();
-}
+export { now } from "../clock";
 
 /**
  * Synchronous functions run in a tight loop; the first promise switches to awaiting each

@@ -235,14 +235,33 @@ function runInitializer(key: string, args: unknown[]): void {
     );
 }
 
-captureOutput(process.stdout, 1);
-captureOutput(process.stderr, 2);
-// Opening process.stdout/stderr made fds 1 and 2 non-blocking; raw writes to them (fs.writeSync,
-// native code, children that inherit them) would then fail with EAGAIN whenever the pipe to the
-// owner is full. Blocking, they wait for the owner to read, as in any program writing to a pipe.
-for (const stream of [process.stdout, process.stderr]) {
-  (stream as unknown as { _handle?: { setBlocking?(on: boolean): unknown } })._handle?.setBlocking?.(true);
+/**
+ * process.stdout/stderr are made on first use, and making them costs milliseconds of every
+ * worker's start: wrap each (captureOutput) when it is first asked for, not before.
+ */
+function captureWhenUsed(name: "stdout" | "stderr", fd: 1 | 2): void {
+  const original = Object.getOwnPropertyDescriptor(process, name);
+  if (!original?.get || !original.configurable) return captureOutput(process[name], fd);
+  let stream: NodeJS.WriteStream | undefined;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: original.enumerable,
+    get() {
+      if (!stream) {
+        stream = original.get!.call(process) as NodeJS.WriteStream;
+        captureOutput(stream, fd);
+        // Opening the stream made the fd non-blocking; raw writes to it (fs.writeSync, native
+        // code, children that inherit it) would then fail with EAGAIN whenever the pipe to the
+        // owner is full. Blocking, they wait for the owner to read, as in any program.
+        (stream as unknown as { _handle?: { setBlocking?(on: boolean): unknown } })._handle?.setBlocking?.(true);
+      }
+      return stream;
+    },
+  });
 }
+
+captureWhenUsed("stdout", 1);
+captureWhenUsed("stderr", 2);
 process.on("message", onMessage);
 // A promise a task left behind rejected with nobody listening: say so, but do not take the
 // worker down, and with it the task running now, which did nothing wrong.
