@@ -67,7 +67,8 @@ export class Scheduler implements WorkerListener {
   private readonly sent = new Map<number, Task>();
   private nextWorkerId = 1;
   private dispatchQueued = false;
-  private depth = 2;
+  // One until tasks are measured: an unknown task may be long, and must not queue behind another.
+  private depth = 1;
   private meanRunMs = NaN;
   private bootFailures = 0;
   private readonly supervision: Supervision;
@@ -107,6 +108,7 @@ export class Scheduler implements WorkerListener {
   cancel(task: Task, error: unknown): boolean {
     while (task.rescuedBy) task = task.rescuedBy;
     if (task.state === "settled" || task.cancelled) return false;
+    this.queue.cancelled(task);
     task.cancelled = true;
     // A task on a worker stays on the books until the worker answers (or dies).
     const onWorker = task.state === "sent";
@@ -309,6 +311,7 @@ export class Scheduler implements WorkerListener {
   /** Keep ~PIPELINE_TARGET_MS of work queued on each worker: deep for tiny tasks, 1 for long ones. */
   private learnRunTime(ms: number): void {
     this.meanRunMs = Number.isNaN(this.meanRunMs) ? ms : this.meanRunMs * 0.9 + ms * 0.1;
+    // At least two: the next task waits on the worker, so it never idles for a round trip.
     this.depth = Math.max(1, Math.min(MAX_DEPTH, Math.ceil(PIPELINE_TARGET_MS / Math.max(this.meanRunMs, 0.001))));
   }
 
@@ -369,6 +372,7 @@ export class Scheduler implements WorkerListener {
         while (copy.rescuedBy) copy = copy.rescuedBy;
         this.finishCancelled(t);
         if (copy.state === "queued" && !copy.cancelled) {
+          this.queue.cancelled(copy);
           copy.cancelled = true;
           copy.ended = now();
           const { outcome, error } = runningTaskError(w, copy, exitCode, signal, this.options.memoryLimitMb);

@@ -9,28 +9,37 @@ export class TaskQueue {
   private tasks: Task[] = [];
   private head = 0;
   private retried: Task[] = [];
+  /** The tasks waiting and not cancelled (a set, not a count: a task cancelled before it was ever queued must not count). */
+  private readonly live = new Set<Task>();
 
-  /** Waiting tasks, cancelled ones included until they are reached. */
+  /** Tasks waiting, cancelled ones not counted. */
   get size(): number {
-    return this.tasks.length - this.head + this.retried.length;
+    return this.live.size;
   }
 
   push(task: Task): void {
     task.state = "queued";
     this.tasks.push(task);
+    this.live.add(task);
   }
 
   /** A task that was sent to a worker that died before starting it. */
   retry(task: Task): void {
     task.state = "queued";
     this.retried.push(task);
+    this.live.add(task);
+  }
+
+  /** A waiting task was cancelled: it no longer counts (it is skipped when reached). */
+  cancelled(task: Task): void {
+    this.live.delete(task);
   }
 
   /** The next task that is not cancelled, or undefined. */
   next(): Task | undefined {
     while (this.retried.length) {
       const t = this.retried.shift()!;
-      if (!t.cancelled) return t;
+      if (!t.cancelled) return this.taken(t);
     }
     while (this.head < this.tasks.length) {
       const t = this.tasks[this.head++];
@@ -39,9 +48,14 @@ export class TaskQueue {
         this.tasks = this.tasks.slice(this.head);
         this.head = 0;
       }
-      if (!t.cancelled) return t;
+      if (!t.cancelled) return this.taken(t);
     }
     return undefined;
+  }
+
+  private taken(task: Task): Task {
+    this.live.delete(task);
+    return task;
   }
 
   /** Every waiting task, in order. */

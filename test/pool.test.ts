@@ -329,6 +329,20 @@ describe("shutdown", () => {
     expect(dropped.state).toBe("cancelled");
   });
 
+  it("shutdown does not wait for tasks that were cancelled before they ran", async () => {
+    const p = new Pool({ maxWorkers: 1 });
+    const sleep = async (ms: number) => new Promise((r) => setTimeout(() => r(ms), ms));
+    const never = p.with({ signal: AbortSignal.abort() }).submit(sleep, 1);
+    const first = p.submit(sleep, 100);
+    const second = p.submit(sleep, 100); // waits in the pool's queue behind `first`
+    expect(second.cancel()).toBe(true);
+    await p.shutdown(); // must return once `first` is done
+    expect(await first).toBe(100);
+    await expect(never).rejects.toMatchObject({ name: "AbortError" });
+    await expect(second).rejects.toMatchObject({ name: "AbortError" });
+    expect(p.workerCount).toBe(0);
+  });
+
   it("Symbol.asyncDispose shuts the pool down", async () => {
     const p = new Pool({ maxWorkers: 1 });
     await p.submit(() => 1);

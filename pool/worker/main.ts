@@ -22,6 +22,9 @@ type Loaded = Fn | Promise<Fn> | { failed: WireError };
 const [, , workerId = "?", poolName = ""] = process.argv;
 process.title = `nbpool-worker ${poolName ? poolName + " " : ""}${workerId}`;
 
+/** A synchronous task longer than this lets the worker read its messages before the next one. */
+const YIELD_AFTER_MS = 5;
+
 /** Tells the owner which task runs, in a way that survives this process's death. */
 const markStarted = openBeacon(process.argv[5]);
 
@@ -165,6 +168,13 @@ function pump(): void {
       const outcome = execute(op, loaded);
       if (isThenable(outcome)) await_(outcome, op, started);
       else report(op, outcome, started);
+      // After a long task, read the mail before the next one: it may be a cancel for it.
+      if (!busy && now() - started > YIELD_AFTER_MS && head < queue.length) {
+        running = 0;
+        flush();
+        setImmediate(pump);
+        return;
+      }
     }
   }
   if (!busy) running = 0;
