@@ -28,7 +28,8 @@ export interface Cell {
   readonly code: string;
   /** Exactly the script V8 ran; absent when the cell did not compile or had no code. */
   script?: string;
-  map?: TraceMap;
+  /** Its source map back to the TypeScript, built on first use (see tslab.ts). */
+  map?: () => TraceMap | undefined;
   /** Characters of tslab's wrapper before the compiled code on the script's first line. */
   firstLineOffset: number;
 }
@@ -170,10 +171,11 @@ export class CellRunner {
   /** Where a position of a cell's script (1-based, as in stack frames) is in its TypeScript. */
   position(url: string, line: number, col: number): CellPosition | undefined {
     const cell = this.byUrl.get(url);
-    if (!cell?.map) return undefined;
+    const map = cell?.map?.();
+    if (!cell || !map) return undefined;
     const column = Math.max(0, col - 1 - (line === 1 ? cell.firstLineOffset : 0));
-    let found = originalPositionFor(cell.map, { line, column, bias: GREATEST_LOWER_BOUND });
-    if (found.line === null) found = originalPositionFor(cell.map, { line, column, bias: LEAST_UPPER_BOUND });
+    let found = originalPositionFor(map, { line, column, bias: GREATEST_LOWER_BOUND });
+    if (found.line === null) found = originalPositionFor(map, { line, column, bias: LEAST_UPPER_BOUND });
     // Line 1 of the compiled source is tslab's `export {};` prefix, not the user's code.
     if (found.line === null || found.line < 2) return undefined;
     return { cell, line: found.line - 1, col: (found.column ?? 0) + 1 };
@@ -198,7 +200,10 @@ export class CellRunner {
       const prefix = result.hasToplevelAwait ? "(async function(exports, require) { " : "(function(exports, require) { ";
       cell.script = `${prefix}${output}\n})(__tslab__.exports, __tslab__.require)`;
       cell.firstLineOffset = prefix.length;
-      cell.map = map ? new TraceMap(map) : undefined;
+      cell.map = map ? once(() => {
+        const composed = map();
+        return composed ? new TraceMap(composed) : undefined;
+      }) : undefined;
       return { ...result, output };
     };
     return converter;
@@ -239,4 +244,17 @@ function watchBindings(
       return ok;
     },
   });
+}
+
+/** `f`, evaluated on the first call only. */
+function once<T>(f: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = f();
+      done = true;
+    }
+    return value;
+  };
 }

@@ -46,7 +46,8 @@ const INLINE_MAP = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Z
 const TRANSPILE_MAP_COMMENT = /\n?\/\/# sourceMappingURL=custom\.js\.map\s*$/;
 
 /** Composed maps of the last transpiles, by output text (see takeSourceMap). */
-const mapsByOutput = new Map<string, EncodedSourceMap>();
+/** Composed lazily: most cells never throw, and composing costs a good part of a trivial cell. */
+const mapsByOutput = new Map<string, () => EncodedSourceMap | undefined>();
 
 let loaded: Tslab | undefined;
 
@@ -84,7 +85,7 @@ export function loadTslab(forwarding: PathForwarding): Tslab {
  * The source map (compiled CommonJS -> `export {};\n` + the cell's TypeScript) of a converter
  * output, taken once. Undefined when the output did not come from a hooked emit.
  */
-export function takeSourceMap(output: string): EncodedSourceMap | undefined {
+export function takeSourceMap(output: string): (() => EncodedSourceMap | undefined) | undefined {
   const map = mapsByOutput.get(output);
   mapsByOutput.delete(output);
   return map;
@@ -129,16 +130,20 @@ function transpileWithMap(ts: TypeScript, input: string, options: TS.TranspileOp
   const source = input.slice(0, inline.index) + "\n";
   const result = ts.transpileModule(source, { ...options, compilerOptions: { ...options.compilerOptions, sourceMap: true, inlineSourceMap: false } });
   const outputText = result.outputText.replace(TRANSPILE_MAP_COMMENT, "\n");
-  if (result.sourceMapText) {
-    try {
-      const first = JSON.parse(Buffer.from(inline[1], "base64").toString("utf8")) as EncodedSourceMap;
-      const second = JSON.parse(result.sourceMapText) as EncodedSourceMap;
-      const inputName = options.fileName ?? "module.js";
-      const composed = remapping(second, (file) => (path.basename(file) === path.basename(inputName) ? first : null));
-      mapsByOutput.set(outputText, { ...composed });
-    } catch {
-      // A map we cannot read only costs exact line numbers in tracebacks.
-    }
+  const firstMap = inline[1];
+  const secondMap = result.sourceMapText;
+  if (secondMap) {
+    const inputName = options.fileName ?? "module.js";
+    mapsByOutput.set(outputText, () => {
+      try {
+        const first = JSON.parse(Buffer.from(firstMap, "base64").toString("utf8")) as EncodedSourceMap;
+        const second = JSON.parse(secondMap) as EncodedSourceMap;
+        return { ...remapping(second, (file) => (path.basename(file) === path.basename(inputName) ? first : null)) };
+      } catch {
+        // A map we cannot read only costs exact line numbers in tracebacks.
+        return undefined;
+      }
+    });
   }
   return { ...result, outputText, sourceMapText: undefined };
 }
