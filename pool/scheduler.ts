@@ -385,6 +385,10 @@ export class Scheduler implements WorkerListener {
         this.settle(t, outcome, error);
       } else this.queue.retry(t);
     }
+    if (!culprit && reason === "crashed" && w.record.ready !== undefined) {
+      // No task to blame: say so where the work came from, or it would go unnoticed.
+      forward(w.lastContext, "stderr", `nbpool: worker ${w.id} (pid ${w.pid}) ${describeExit(exitCode, signal, w.stderr(), this.options.memoryLimitMb)} between tasks; it was replaced and its unfinished tasks run again\n`);
+    }
     if (this.broken) this.failEverything(this.broken);
     // Replace a worker that died or was killed; one that idled out comes back on demand.
     if (!this.closing && reason !== "idle" && reason !== "recycled") this.fillWorkers();
