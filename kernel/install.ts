@@ -4,6 +4,7 @@
  * kernel starts however Jupyter was launched, with nothing on PATH.
  */
 
+import { readArgs } from "./cli-args";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -23,18 +24,8 @@ export interface InstallOptions {
 }
 
 export async function main(args: string[]): Promise<number> {
-  let options: InstallOptions;
-  try {
-    const parsed = parseArgs(args);
-    if (parsed === "help") {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    options = parsed;
-  } catch (err) {
-    process.stderr.write(`nbpool install: ${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  const options = readArgs("install", USAGE, args, parseArgs);
+  if (typeof options === "number") return options;
   try {
     const dir = installKernelspec(options);
     process.stdout.write(`Installed the kernelspec ${options.name ?? "nbpool"} in ${dir}\n`);

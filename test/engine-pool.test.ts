@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineProcess, streamText, tracebackText, waitUntil, type Outcome } from "./helpers/engine-client";
+import { EngineProcess, streamText, tracebackText, waitUntil, type Outcome, expectError } from "./helpers/engine-client";
 import { isAlive } from "./helpers/procs";
 
 let notebookDir: string;
@@ -26,11 +26,6 @@ afterAll(async () => {
   await engine?.kill();
   if (notebookDir) fs.rmSync(notebookDir, { recursive: true, force: true });
 });
-
-function expectError(outcome: Outcome): Extract<Outcome, { status: "error" }> {
-  if (outcome.status !== "error") throw new Error(`expected an error, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
 
 /** Runs `code` (whose last expression is an array of pids) and returns the pids. */
 async function pidsOf(code: string): Promise<number[]> {

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineProcess, streamText, stripAnsi, tracebackText, waitUntil, type Outcome } from "./helpers/engine-client";
+import { EngineProcess, streamText, stripAnsi, tracebackText, waitUntil, type Outcome, expectError } from "./helpers/engine-client";
 
 const ROOT = path.resolve(__dirname, "..");
 let notebookDir: string;
@@ -23,11 +23,6 @@ afterAll(async () => {
   await engine?.kill();
   if (notebookDir) fs.rmSync(notebookDir, { recursive: true, force: true });
 });
-
-function expectError(outcome: Outcome): Extract<Outcome, { status: "error" }> {
-  if (outcome.status !== "error") throw new Error(`expected an error, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
 
 describe("results", () => {
   it("returns the last expression as text/plain the way Node's inspect prints it", async () => {

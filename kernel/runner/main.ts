@@ -8,6 +8,7 @@
  * 1 when a cell failed, timed out or the kernel died, 2 for a usage error, 130 on Ctrl-C.
  */
 
+import { readArgs } from "../cli-args";
 import * as path from "path";
 import { runNotebook, type CellOutcome, type RunResult } from "./execute";
 import { prepareNotebook, readNotebook, serializeNotebook, writeNotebook, type Notebook } from "./notebook";
@@ -63,18 +64,8 @@ export function parseArgs(args: string[]): RunArgs | "help" {
 }
 
 export async function main(args: string[]): Promise<number> {
-  let parsed: RunArgs;
-  try {
-    const p = parseArgs(args);
-    if (p === "help") {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    parsed = p;
-  } catch (err) {
-    process.stderr.write(`nbpool run: ${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = readArgs("run", USAGE, args, parseArgs);
+  if (typeof parsed === "number") return parsed;
 
   // Ctrl-C interrupts the running cell (the run then stops); a second one kills the kernel.
   const stop = new AbortController();

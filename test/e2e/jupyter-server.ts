@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isAlive } from "../helpers/procs";
 
 export const JUPYTER_NOTEBOOK = "/usr/bin/jupyter-notebook";
 const repoRoot = path.resolve(__dirname, "..", "..");
@@ -256,20 +257,5 @@ function cmdlineOf(pid: number): string {
     return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
   } catch {
     return "?";
-  }
-}
-
-/** Alive and not a zombie (an exited orphan waiting for init is dead for our purposes). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
   }
 }

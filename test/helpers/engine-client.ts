@@ -157,3 +157,9 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The outcome, which must be an error (fails the test with what it was otherwise). */
+export function expectError(outcome: Outcome): Extract<Outcome, { status: "error" }> {
+  if (outcome.status !== "error") throw new Error(`expected an error, got ${JSON.stringify(outcome)}`);
+  return outcome;
+}
