@@ -15,7 +15,7 @@
  */
 import { discardStashed, restoreBig, stashBig } from "./big-buffers";
 import { decodeError, type WireError } from "./error-wire";
-import { abortError, BrokenPoolError } from "./errors";
+import { BrokenPoolError } from "./errors";
 import { TO_OWNER, TO_WORKER, type Op } from "./protocol";
 import type { WorkerRecord } from "./records";
 import { withRemoteDetails, findUnsendable } from "./remote";
@@ -83,10 +83,6 @@ export class Scheduler implements WorkerListener {
 
   get queuedCount(): number {
     return this.queue.size;
-  }
-
-  get runningCount(): number {
-    return this.sent.size;
   }
 
   /** Start workers up to maxWorkers (at construction, so the first map finds them warm). */
