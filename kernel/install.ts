@@ -4,7 +4,7 @@
  * kernel starts however Jupyter was launched, with nothing on PATH.
  */
 
-import { readArgs } from "./cli-args";
+import { flags, readArgs } from "./cli-args";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -43,14 +43,7 @@ export function parseArgs(args: string[]): InstallOptions | "help" {
     if (target) throw new Error("give only one of --user, --sys-prefix, --prefix");
     target = t;
   };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const { arg, flag, value } of flags(args)) {
     if (flag === "-h" || flag === "--help") return "help";
     else if (flag === "--user") setTarget({ kind: "user" });
     else if (flag === "--sys-prefix") setTarget({ kind: "sys-prefix" });

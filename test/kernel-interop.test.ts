@@ -8,10 +8,10 @@
  *   apt-get install python3-jupyter-client python3-nbclient python3-nbformat python3-jupyter-kernel-test
  */
 
-import { execFileSync, spawn } from "child_process";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SYSTEM_PYTHON, binPath, helpersDir, jupyterPython, tempDir } from "./helpers/kernel";
+import { SYSTEM_PYTHON, helpersDir, jupyterPython, tempDir } from "./helpers/kernel";
+import { jupyterEnv, runCommand, type CliRun } from "./helpers/run-notebook";
 
 const python = jupyterPython();
 let env: NodeJS.ProcessEnv;
@@ -19,37 +19,13 @@ let notebookDir: string;
 
 beforeAll(() => {
   if (!python.ok) return;
-  const prefix = tempDir("interop");
-  execFileSync(process.execPath, [binPath, "install", "--prefix", prefix], { stdio: "pipe" });
   notebookDir = tempDir("notebook");
-  env = {
-    ...process.env,
-    JUPYTER_PATH: path.join(prefix, "share", "jupyter"),
-    JUPYTER_RUNTIME_DIR: path.join(prefix, "runtime"),
-    JUPYTER_DATA_DIR: path.join(prefix, "data"),
-    JUPYTER_CONFIG_DIR: path.join(prefix, "config"),
-    PYTHONPATH: helpersDir,
-    PYTHONDONTWRITEBYTECODE: "1",
-  };
+  env = jupyterEnv(tempDir("interop"), { PYTHONPATH: helpersDir });
 });
 
-/** Run the system python; resolves with its exit status and output (never rejects on status). */
-function runPython(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(SYSTEM_PYTHON, args, { cwd: notebookDir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`python ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+/** Run the system python in the notebook directory; resolves with its exit status and output. */
+function runPython(args: string[], timeoutMs: number): Promise<CliRun> {
+  return runCommand(SYSTEM_PYTHON, args, { cwd: notebookDir, env, timeoutMs });
 }
 
 function skipUnlessPython(ctx: { skip(note?: string): never }) {
@@ -62,7 +38,7 @@ describe("under real Jupyter clients", { timeout: 240_000 }, () => {
     const out = await runPython(["-m", "unittest", "-v", "jkt_nbpool"], 200_000);
     const report = out.stderr;
     expect(report, report).toMatch(/\nOK( \(skipped=\d+\))?\n/);
-    expect(out.status, report).toBe(0);
+    expect(out.code, report).toBe(0);
     // Everything our samples cover ran (skips are only the features with no samples: pager, clear_output, history ops).
     for (const name of ["kernel_info", "execute_stdout", "execute_stderr", "execute_result", "display_data", "error", "is_complete", "completion", "inspect"]) {
       expect(report, report).toMatch(new RegExp(`test_${name} \\(jkt_nbpool\\.NbpoolKernelTests\\.test_${name}\\)[^\\n]*\\.\\.\\. ok`));
@@ -73,7 +49,7 @@ describe("under real Jupyter clients", { timeout: 240_000 }, () => {
     skipUnlessPython(ctx);
     const cells = ["const x: number = 21;", "x * 2", 'console.log("printed");', 'import * as tslab from "tslab";\ntslab.display.html("<i>shown</i>")'];
     const out = await runPython([path.join(helpersDir, "nbclient_run.py"), JSON.stringify(cells)], 200_000);
-    expect(out.status, `${out.stdout}\n${out.stderr}`).toBe(0);
+    expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(0);
     const executed = JSON.parse(out.stdout) as { cells: { execution_count: number; outputs: Record<string, unknown>[] }[] };
     expect(executed.cells.map((c) => c.execution_count)).toEqual([1, 2, 3, 4]);
     expect(executed.cells[1].outputs).toEqual([{ output_type: "execute_result", execution_count: 2, data: { "text/plain": "42" }, metadata: {} }]);
@@ -84,7 +60,7 @@ describe("under real Jupyter clients", { timeout: 240_000 }, () => {
   it("reports a failing cell to nbclient as a CellExecutionError with the error's name and message", async (ctx) => {
     skipUnlessPython(ctx);
     const out = await runPython([path.join(helpersDir, "nbclient_run.py"), JSON.stringify(['throw new TypeError("not a number")'])], 200_000);
-    expect(out.status).toBe(1);
+    expect(out.code).toBe(1);
     expect(JSON.parse(out.stdout).error).toMatch(/TypeError.*not a number/s);
   });
 
@@ -92,7 +68,7 @@ describe("under real Jupyter clients", { timeout: 240_000 }, () => {
     skipUnlessPython(ctx);
     const work = tempDir("lifecycle");
     const out = await runPython([path.join(helpersDir, "kernel_lifecycle.py"), path.join(helpersDir, "kernel-tasks.cjs"), work], 220_000);
-    expect(out.status, out.stderr).toBe(0);
+    expect(out.code, out.stderr).toBe(0);
     const facts = JSON.parse(out.stdout);
     expect(facts.errors, JSON.stringify(facts, null, 1)).toBeUndefined();
 

@@ -6,14 +6,13 @@
  * Skips, saying why, when /usr/bin/python3 lacks the packages; CI installs them:
  *   apt-get install python3-jupyter-client python3-nbclient python3-nbformat python3-jupyter-kernel-test
  */
-import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkNotebook } from "../dist/kernel/runner/validate.js";
-import { SYSTEM_PYTHON, binPath, jupyterPython, repoRoot, tempDir } from "./helpers/kernel";
+import { SYSTEM_PYTHON, jupyterPython, repoRoot, tempDir } from "./helpers/kernel";
 import { NOTEBOOKS, expectKeyOutputs, expectRanClean } from "./helpers/notebook-expectations";
-import { nbformatValidate, readSaved } from "./helpers/run-notebook";
+import { jupyterEnv, nbformatValidate, readSaved, runCommand, type CliRun } from "./helpers/run-notebook";
 
 const python = jupyterPython();
 const notebooksDir = path.join(repoRoot, "notebooks");
@@ -43,36 +42,14 @@ print(json.dumps({"ok": True}))
 beforeAll(() => {
   if (!python.ok) return;
   prefix = tempDir("nbclient");
-  execFileSync(process.execPath, [binPath, "install", "--prefix", prefix], { stdio: "pipe" });
-  env = {
-    ...process.env,
-    JUPYTER_PATH: path.join(prefix, "share", "jupyter"),
-    JUPYTER_RUNTIME_DIR: path.join(prefix, "runtime"),
-    JUPYTER_DATA_DIR: path.join(prefix, "data"),
-    JUPYTER_CONFIG_DIR: path.join(prefix, "config"),
-    PYTHONDONTWRITEBYTECODE: "1",
-  };
+  env = jupyterEnv(prefix);
 });
 afterAll(() => {
   if (prefix) fs.rmSync(prefix, { recursive: true, force: true });
 });
 
-function nbclient(source: string, target: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(SYSTEM_PYTHON, ["-c", NBCLIENT, source, target], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`nbclient did not finish ${source}\n${stdout}\n${stderr}`));
-    }, 240_000);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function nbclient(source: string, target: string): Promise<CliRun> {
+  return runCommand(SYSTEM_PYTHON, ["-c", NBCLIENT, source, target], { env, timeoutMs: 240_000 });
 }
 
 describe.each(NOTEBOOKS)("%s, executed by nbclient", (name) => {
@@ -80,7 +57,7 @@ describe.each(NOTEBOOKS)("%s, executed by nbclient", (name) => {
     if (!python.ok) ctx.skip(`Debian's Jupyter packages are not usable: ${python.reason}`);
     const target = path.join(prefix, name);
     const run = await nbclient(path.join(notebooksDir, name), target);
-    expect(run.status, `${run.stdout}\n${run.stderr.slice(-3000)}`).toBe(0);
+    expect(run.code, `${run.stdout}\n${run.stderr.slice(-3000)}`).toBe(0);
     const executed = readSaved(target);
     expectRanClean(executed);
     expectKeyOutputs(name, executed);

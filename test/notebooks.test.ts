@@ -4,14 +4,13 @@
  * teaches; the committed copies are executed, valid nbformat 4.5 and read well saved; and
  * `npm start` prints the first notebook and leaves it alone.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkNotebook } from "../dist/kernel/runner/validate.js";
 import { repoRoot, tempDir } from "./helpers/kernel";
 import { NOTEBOOKS, expectKeyOutputs, expectRanClean } from "./helpers/notebook-expectations";
-import { codeCells, hasPythonNbformat, joined, nbformatValidate, readSaved, runCli, type CliRun, type SavedNotebook } from "./helpers/run-notebook";
+import { codeCells, hasPythonNbformat, joined, nbformatValidate, readSaved, runCli, runCommand, type CliRun, type SavedNotebook } from "./helpers/run-notebook";
 
 const notebooksDir = path.join(repoRoot, "notebooks");
 const python = hasPythonNbformat();
@@ -84,21 +83,7 @@ describe("npm start", () => {
   it("prints the first notebook's outputs, exits 0, and does not rewrite the notebook", async () => {
     const file = path.join(notebooksDir, NOTEBOOKS[0]);
     const before = fs.readFileSync(file, "utf8");
-    const run = await new Promise<CliRun>((resolve, reject) => {
-      const child = spawn("npm", ["start", "--silent"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "" } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`npm start did not finish\n${stdout}\n${stderr}`));
-      }, 120_000);
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
+    const run = await runCommand("npm", ["start", "--silent"], { cwd: repoRoot, env: { ...process.env, NO_COLOR: "" }, timeoutMs: 120_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/speedup: +\d+\.\d\dx/);
     expect(run.stdout).toMatch(/\[image\/svg\+xml \d+ KB\]/);

@@ -264,15 +264,19 @@ describe("the pieces, on their own", () => {
   };
   const progress = (text: string) => ({ data: { "text/plain": text, "text/html": "<div/>" }, metadata: {}, transient: { display_id: "p" } });
   const error = { ename: "RangeError", evalue: "bad", traceback: ["\x1b[0;31mRangeError\x1b[0m: bad"] };
-
-  it("on a terminal, redraws an updated display in place and keeps colours", () => {
-    const out = screen(true);
+  /** One cell: a display, its update, then an error. */
+  const printSession = (out: ReturnType<typeof screen>) => {
     const printer = new TerminalPrinter(out as never);
     printer.cellStart("In [1]", "await pool.map(f, xs)");
     printer.output("In [1]", "display_data", progress("map 1/4"));
     printer.output("In [1]", "update_display_data", progress("map 4/4 done"));
     printer.output("In [1]", "error", error);
     printer.cellEnd();
+  };
+
+  it("on a terminal, redraws an updated display in place and keeps colours", () => {
+    const out = screen(true);
+    printSession(out);
     const text = out.chunks.join("");
     expect(text).toContain("map 1/4\n\x1b[1A\r\x1b[Jmap 4/4 done\n");
     expect(text).toContain("\x1b[0;31mRangeError\x1b[0m: bad");
@@ -280,12 +284,7 @@ describe("the pieces, on their own", () => {
 
   it("in a log, prints only the last state of an updated display, and no colours", () => {
     const out = screen(false);
-    const printer = new TerminalPrinter(out as never);
-    printer.cellStart("In [1]", "await pool.map(f, xs)");
-    printer.output("In [1]", "display_data", progress("map 1/4"));
-    printer.output("In [1]", "update_display_data", progress("map 4/4 done"));
-    printer.output("In [1]", "error", error);
-    printer.cellEnd();
+    printSession(out);
     expect(out.chunks.join("")).toBe("\nIn [1]: await pool.map(f, xs)\nmap 4/4 done\nRangeError: bad\n");
   });
 

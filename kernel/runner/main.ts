@@ -8,7 +8,7 @@
  * 1 when a cell failed, timed out or the kernel died, 2 for a usage error, 130 on Ctrl-C.
  */
 
-import { readArgs } from "../cli-args";
+import { flags, readArgs } from "../cli-args";
 import * as path from "path";
 import { runNotebook, type CellOutcome, type RunResult } from "./execute";
 import { prepareNotebook, readNotebook, serializeNotebook, writeNotebook, type Notebook } from "./notebook";
@@ -39,14 +39,7 @@ export function parseArgs(args: string[]): RunArgs | "help" {
   let out: string | undefined;
   let inplace = false;
   let timeoutSeconds = DEFAULT_TIMEOUT_SECONDS;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const { arg, flag, value } of flags(args)) {
     if (flag === "-h" || flag === "--help") return "help";
     else if (flag === "--out" || flag === "-o") out = value();
     else if (flag === "--inplace") inplace = true;

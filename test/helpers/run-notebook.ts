@@ -23,11 +23,16 @@ export function runCli(
   args: string[],
   options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onStdout?: (all: string, child: ReturnType<typeof spawn>) => void } = {},
 ): Promise<CliRun> {
-  const child = spawn(process.execPath, [binPath, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: "", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return runCommand(process.execPath, [binPath, ...args], { ...options, env: { ...process.env, NO_COLOR: "", ...options.env } });
+}
+
+/** Any command, its output collected; killed (failing the test with what it printed) past `timeoutMs`. */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onStdout?: (all: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<CliRun> {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => {
@@ -36,16 +41,34 @@ export function runCli(
   });
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const what = [path.basename(command), ...args].join(" ").slice(0, 200);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`nbpool ${args.join(" ")} did not finish within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
     }, timeoutMs);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/**
+ * A temporary Jupyter installation: the nbpool kernelspec installed under `prefix`, and the
+ * environment that makes Jupyter's Python tools find it and keep their files there.
+ */
+export function jupyterEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  execFileSync(process.execPath, [binPath, "install", "--prefix", prefix], { stdio: "pipe" });
+  return {
+    ...process.env,
+    JUPYTER_PATH: path.join(prefix, "share", "jupyter"),
+    JUPYTER_RUNTIME_DIR: path.join(prefix, "runtime"),
+    JUPYTER_DATA_DIR: path.join(prefix, "data"),
+    JUPYTER_CONFIG_DIR: path.join(prefix, "config"),
+    PYTHONDONTWRITEBYTECODE: "1",
+    ...extra,
+  };
 }
 
 export type CellSpec = string | { markdown: string } | { code: string; tags?: string[] };
